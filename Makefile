@@ -1,0 +1,35 @@
+# hospital_iot: `make run` starts the demo hospital, `make test` runs every test. Both set up what
+# they need first (system packages, virtualenv, PostgreSQL/PostGIS, Redis, Mosquitto, database).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export POSTGRES_USER ?= hospital_iot
+export POSTGRES_PASSWORD ?= hospital_iot
+
+.PHONY: run test setup setup-test demo lint bench-accuracy screenshot
+
+setup:
+	@scripts/bootstrap.sh
+
+setup-test:
+	@scripts/bootstrap.sh --test
+
+demo: setup
+	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py collectstatic --no-input -v 0
+	@$(PY) manage.py load_demo
+
+run: demo
+	@HOSPITAL_IOT_SHOW_DEMO_LOGINS=1 scripts/serve.sh $(HOST) $(PORT)
+
+test: setup-test
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy .
+
+screenshot: demo
+	@scripts/screenshot.sh

@@ -1,0 +1,45 @@
+"""The roles of hospital_iot as data: which Django permissions each role's group holds.
+
+A pattern is "<app_label>.<codename>" with "*" wildcards (fnmatch), matched against every permission
+that exists. `roles_sync` makes the groups hold exactly these, so editing this table and migrating is
+how a role changes.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+NURSE: Final = "nurse"
+CHARGE_NURSE: Final = "charge_nurse"
+BIOMED: Final = "biomedical_engineer"
+SECURITY: Final = "security_officer"
+ADMINISTRATOR: Final = "administrator"
+INTEGRATION: Final = "integration"
+
+_SEE_FLOORS = ("floorplans.view_*",)
+_SEE_TRACKING = ("tracking.view_tag", "tracking.view_trackedobject", "tracking.view_asset")
+
+ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
+    NURSE: _SEE_FLOORS + _SEE_TRACKING + ("infusion.view_patient",),
+    CHARGE_NURSE: _SEE_FLOORS + _SEE_TRACKING + ("infusion.view_patient", "infusion.change_patient", "infusion.add_patient"),
+    BIOMED: _SEE_FLOORS + ("readers.view_*", "tracking.*"),
+    SECURITY: _SEE_FLOORS + ("readers.view_*", "tracking.view_tag", "tracking.view_trackedobject"),
+    ADMINISTRATOR: (
+        "floorplans.*", "readers.*", "tracking.*", "infusion.*",
+        "auth.*", "authtoken.*", "accounts.*",
+    ),
+    # machines (a nurse-call system, a BI export) reading locations over the API with a token
+    INTEGRATION: _SEE_FLOORS + ("readers.view_*",) + _SEE_TRACKING,
+}
+
+ROLE_LABELS: Final[dict[str, str]] = {
+    NURSE: "Nurse",
+    CHARGE_NURSE: "Charge nurse",
+    BIOMED: "Biomedical engineer",
+    SECURITY: "Security officer",
+    ADMINISTRATOR: "Administrator",
+    INTEGRATION: "Integration (machine)",
+}
+
+# roles whose members may open the Django admin (it still shows only what their permissions allow)
+STAFF_ROLES: Final = frozenset({ADMINISTRATOR, BIOMED})

@@ -1,0 +1,114 @@
+"""The demo hospital's equipment, tags and patients, derived from its floors. Pure and seeded."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+SEED = 20261122
+
+# (category, make, model, count per ward, tag tech, value)
+_FLEET: list[tuple[str, str, str, int, str, str]] = [
+    ("infusion_pump", "BD", "Alaris 8100", 8, "ble", "3200.00"),
+    ("syringe_pump", "B. Braun", "Perfusor Space", 3, "ble", "2800.00"),
+    ("monitor", "Philips", "IntelliVue MX450", 4, "ble", "9500.00"),
+    ("wheelchair", "Invacare", "Action 2 NG", 4, "rfid", "650.00"),
+    ("ecg", "GE Healthcare", "MAC 2000", 1, "ble", "7400.00"),
+    ("bladder_scanner", "Verathon", "BladderScan Prime", 1, "ble", "11800.00"),
+    ("defibrillator", "ZOLL", "R Series", 1, "ble", "21500.00"),
+    ("feeding_pump", "Fresenius Kabi", "Amika", 2, "ble", "1900.00"),
+]
+
+_FAMILY = ["Adams", "Baker", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ibrahim", "Jones",
+           "Kaur", "Lewis", "Murphy", "Novak", "Owens", "Patel", "Quinn", "Roberts", "Singh", "Taylor",
+           "Usman", "Varga", "Walsh", "Young"]
+_GIVEN_F = ["Amelia", "Bea", "Chloe", "Dana", "Ella", "Fatima", "Grace", "Hana", "Isla", "Julia", "Leah", "Maya"]
+_GIVEN_M = ["Arthur", "Ben", "Carlos", "David", "Ethan", "Finn", "George", "Hamza", "Ivan", "Jack", "Leo", "Omar"]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAsset:
+    asset_number: str
+    category: str
+    make: str
+    model: str
+    serial_number: str
+    tag_id: str
+    tech: str
+    department: str  # ward code
+    home_zone: str   # zone code
+    pm_due_on: date
+    pm_interval_days: int
+    purchased_on: date
+    purchase_value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPatient:
+    mrn: str
+    family_name: str
+    given_name: str
+    sex: str
+    birth_date: date
+    bed: str  # zone code
+
+
+def _zones(doc: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [f["properties"] for f in doc["features"]
+            if f["properties"]["feature"] == "zone" and f["properties"]["kind"] == kind]
+
+
+def demo_assets(floors: list[dict[str, Any]], *, today: date) -> list[DemoAsset]:
+    """A fleet per ward, homed in the ward's equipment storage (or clean utility); some PM overdue."""
+    rng = random.Random(SEED)
+    assets: list[DemoAsset] = []
+    for doc in floors:
+        for ward in _zones(doc, "ward"):
+            homes = [z for kind in ("storage", "clean_utility") for z in _zones(doc, kind) if z.get("ward") == ward["code"]]
+            if not homes:
+                continue
+            for category, make, model, count, tech, value in _FLEET:
+                for _ in range(count):
+                    number = len(assets) + 1
+                    interval = 365 if category in {"wheelchair", "ecg"} else 180
+                    assets.append(DemoAsset(
+                        asset_number=f"BME-{number:05d}", category=category, make=make, model=model,
+                        serial_number=f"{make[:2].upper()}{rng.randrange(10**7, 10**8)}",
+                        tag_id=_tag_id(rng, tech), tech=tech, department=ward["code"], home_zone=homes[0]["code"],
+                        pm_due_on=today + timedelta(days=rng.randrange(-30, interval)),  # about 1 in 7 overdue
+                        pm_interval_days=interval,
+                        purchased_on=today - timedelta(days=rng.randrange(200, 3000)),
+                        purchase_value=Decimal(value),
+                    ))
+    return assets
+
+
+def _tag_id(rng: random.Random, tech: str) -> str:
+    if tech == "rfid":  # a 96-bit EPC, hex as sllurp reports it
+        return "3008" + "".join(rng.choice("0123456789ABCDEF") for _ in range(20))
+    return "AC233F" + "".join(rng.choice("0123456789ABCDEF") for _ in range(6))  # a BLE tag's MAC
+
+
+def demo_patients(floors: list[dict[str, Any]], *, today: date) -> list[DemoPatient]:
+    """Patients in about four of five beds; on a maternity ward (it has a nursery) mothers, aged 19-42."""
+    rng = random.Random(SEED + 1)
+    patients: list[DemoPatient] = []
+    for doc in floors:
+        maternity = bool(_zones(doc, "nursery"))
+        for bed in _zones(doc, "bed"):
+            if rng.random() > 0.8:
+                continue
+            sex = "F" if maternity or rng.random() < 0.5 else "M"
+            age_years = rng.randrange(19, 43) if maternity else rng.randrange(24, 96)
+            patients.append(DemoPatient(
+                mrn=f"RGH{4_000_000 + len(patients) * 37:07d}",
+                family_name=rng.choice(_FAMILY),
+                given_name=rng.choice(_GIVEN_F if sex == "F" else _GIVEN_M),
+                sex=sex,
+                birth_date=today - timedelta(days=age_years * 365 + rng.randrange(365)),
+                bed=bed["code"],
+            ))
+    return patients

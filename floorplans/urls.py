@@ -1,0 +1,9 @@
+from django.urls import path
+
+from floorplans import views
+
+urlpatterns = [
+    path("", views.floor_list, name="home"),
+    path("floors/<int:floor_id>/", views.floor_detail, name="floor_detail"),
+    path("floors/<int:floor_id>/plan.png", views.floor_plan_image, name="floor_plan_image"),
+]

@@ -1,0 +1,35 @@
+"""URL wiring: pages, the REST API with its schema and docs, the admin, login/logout."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from floorplans.apis import BuildingViewSet, DoorViewSet, FloorViewSet, SiteViewSet, ZoneViewSet
+from accounts.views import LoginView
+from hospital_iot.views import health
+from readers.apis import ReaderViewSet
+
+router = DefaultRouter()
+router.register("sites", SiteViewSet, basename="site")
+router.register("buildings", BuildingViewSet, basename="building")
+router.register("floors", FloorViewSet, basename="floor")
+router.register("zones", ZoneViewSet, basename="zone")
+router.register("doors", DoorViewSet, basename="door")
+router.register("readers", ReaderViewSet, basename="reader")
+
+urlpatterns = [
+    path("", include("floorplans.urls")),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("health/", health, name="health"),
+]
+
+admin.site.site_header = "hospital_iot administration"
+admin.site.site_title = "hospital_iot"

@@ -1,0 +1,2 @@
+class BedOccupied(ValueError):
+    """The bed already has an admitted patient."""

@@ -1,0 +1,80 @@
+"""Shared fixtures: the fixed personas (one per role), API clients, floor files."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from accounts import roles
+from accounts.services import user_create_with_role
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+LoadFixture = Callable[[str], Any]
+
+
+@pytest.fixture
+def load_fixture() -> LoadFixture:
+    def load(name: str) -> Any:
+        return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+    return load
+
+
+@pytest.fixture
+def floor_doc(load_fixture: LoadFixture) -> dict[str, Any]:
+    """A small valid floor file (3 North test ward): a fresh deep copy each time, safe to break."""
+    return copy.deepcopy(load_fixture("floors/small_ward.geojson"))
+
+
+def _persona(username: str, role: str) -> User:
+    return user_create_with_role(username=username, role=role, password=f"pw-{username}")
+
+
+@pytest.fixture
+def nurse(db: None) -> User:
+    return _persona("nurse", roles.NURSE)
+
+
+@pytest.fixture
+def charge_nurse(db: None) -> User:
+    return _persona("charge_nurse", roles.CHARGE_NURSE)
+
+
+@pytest.fixture
+def biomed(db: None) -> User:
+    return _persona("biomed", roles.BIOMED)
+
+
+@pytest.fixture
+def security_officer(db: None) -> User:
+    return _persona("security_officer", roles.SECURITY)
+
+
+@pytest.fixture
+def administrator(db: None) -> User:
+    return _persona("administrator", roles.ADMINISTRATOR)
+
+
+@pytest.fixture
+def visitor(db: None) -> User:
+    """Logged in but holding no role."""
+    return User.objects.create_user("visitor", password="pw-visitor")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2 is slow on purpose; tests log in many times and do not need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,29 @@
+"""Localization core: reads in, positions out. Pure numpy + shapely; never imports Django.
+
+    window  -> ReadWindow (arrays of one window's reads)
+    models  -> PathLossModel (BLE RSSI), RangeModel (UWB), fit_path_loss, fit_range_bias
+    radiomap-> ResidualMap, fit_residual_map (RSSI corrections learned from labelled data)
+    multilateration -> locate / multilaterate / gauss_newton (batched, robust), Method
+    kalman  -> predict / update / iterated_update / gate, ConstantVelocity2D
+    tracker -> TagTracker (state between windows), TrackerConfig, Fixes
+    floormap-> FloorMap (clamp, zone_at, constrain_move), Door, choose_floor
+    zones   -> ZoneHysteresis (margin + dwell)
+    rfid    -> zone_presence, PortalDetector, phase_range_change_m
+"""
+
+from .floormap import Door, FloorMap, choose_floor
+from .kalman import ConstantVelocity2D
+from .models import PathLossModel, RangeModel, fit_path_loss, fit_range_bias
+from .multilateration import Method, locate, multilaterate
+from .radiomap import ResidualMap, fit_residual_map
+from .rfid import Crossing, PortalDetector, phase_range_change_m, zone_presence
+from .tracker import Fixes, TagTracker, TrackerConfig
+from .window import ReadWindow
+from .zones import ZoneChanges, ZoneHysteresis
+
+__all__ = [
+    "ConstantVelocity2D", "Crossing", "Door", "Fixes", "FloorMap", "Method", "PathLossModel", "PortalDetector",
+    "RangeModel", "ReadWindow", "ResidualMap", "TagTracker", "TrackerConfig", "ZoneChanges", "ZoneHysteresis",
+    "choose_floor", "fit_path_loss", "fit_range_bias", "fit_residual_map", "locate", "multilaterate",
+    "phase_range_change_m", "zone_presence",
+]

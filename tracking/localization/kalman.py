@@ -1,0 +1,120 @@
+"""Constant-velocity Kalman filter, batched over tags.
+
+State per tag  x = [x_m, y_m, vx_mps, vy_mps]; covariance P (4, 4).
+Every function accepts a leading batch axis: x (n, 4), P (n, 4, 4), z (n, m), H (n, m, 4) or (m, 4),
+R (n, m, m) or (m, m). Pure functions carry the maths; `ConstantVelocity2D` is a thin holder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ._arrays import Bool, Float
+
+POSITION_H = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
+
+
+def cv_transition(dt_s: Float) -> Float:
+    """F for x_k = F x_{k-1}: position += velocity * dt.   dt_s : (n,)  returns : (n, 4, 4)"""
+    F = np.broadcast_to(np.eye(4), (len(dt_s), 4, 4)).copy()
+    F[:, 0, 2] = dt_s
+    F[:, 1, 3] = dt_s
+    return F
+
+
+def cv_process_noise(dt_s: Float, q_m2ps3: float) -> Float:
+    """Q of a white-acceleration model with spectral density q (m^2/s^3).   returns : (n, 4, 4)
+
+    per axis: Q = q [[dt^3/3, dt^2/2], [dt^2/2, dt]]
+    """
+    Q = np.zeros((len(dt_s), 4, 4))
+    for pos, vel in ((0, 2), (1, 3)):
+        Q[:, pos, pos] = q_m2ps3 * dt_s**3 / 3
+        Q[:, pos, vel] = Q[:, vel, pos] = q_m2ps3 * dt_s**2 / 2
+        Q[:, vel, vel] = q_m2ps3 * dt_s
+    return Q
+
+
+def predict(x: Float, P: Float, F: Float, Q: Float) -> tuple[Float, Float]:
+    """x = F x ;  P = F P F' + Q.   x (n, 4), P (n, 4, 4), F/Q (n, 4, 4) or (4, 4)"""
+    x = (F @ x[..., None])[..., 0]
+    P = F @ P @ np.swapaxes(F, -1, -2) + Q
+    return x, P
+
+
+def innovation(x: Float, P: Float, z: Float, H: Float, R: Float) -> tuple[Float, Float]:
+    """y = z - H x ;  S = H P H' + R.   returns y (n, m), S (n, m, m)"""
+    y = z - (H @ x[..., None])[..., 0]
+    S = H @ P @ np.swapaxes(H, -1, -2) + R
+    return y, S
+
+
+def mahalanobis2(y: Float, S: Float) -> Float:
+    """d^2 = y' S^-1 y per row.   y (n, m), S (n, m, m)  returns (n,)"""
+    return np.asarray(np.einsum("ni,ni->n", y, np.linalg.solve(S, y[..., None])[..., 0]), dtype=np.float64)
+
+
+def update(x: Float, P: Float, z: Float, H: Float, R: Float) -> tuple[Float, Float]:
+    """Linear Kalman update with the Joseph form.
+
+    K = P H' S^-1 ;  x = x + K y ;  P = (I - K H) P (I - K H)' + K R K'
+    """
+    y, S = innovation(x, P, z, H, R)
+    K = np.swapaxes(np.linalg.solve(S, H @ P), -1, -2)  # (S^-1 H P)' = P H' S^-1 (S, P symmetric)
+    return _joseph(x, P, K, y, H, R)
+
+
+def _joseph(x: Float, P: Float, K: Float, y: Float, H: Float, R: Float) -> tuple[Float, Float]:
+    x = x + (K @ y[..., None])[..., 0]
+    IKH = np.eye(P.shape[-1]) - K @ H
+    P = IKH @ P @ np.swapaxes(IKH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
+    return x, 0.5 * (P + np.swapaxes(P, -1, -2))
+
+
+MeasurementFn = Callable[[Float], tuple[Float, Float]]
+"""h(x (n, 4)) -> (predicted z (n, m), Jacobian H (n, m, 4))."""
+
+
+def iterated_update(
+    x: Float, P: Float, z: Float, h: MeasurementFn, R: Float, *, iterations: int = 3
+) -> tuple[Float, Float]:
+    """Iterated EKF update (Gauss-Newton on prior + measurements).
+
+    x_{i+1} = x + K_i (z - h(x_i) - H_i (x - x_i)),   K_i = P H_i' (H_i P H_i' + R)^-1
+    """
+    x_i = x
+    for _ in range(max(1, iterations)):
+        z_hat, H = h(x_i)
+        y = z - z_hat - (H @ (x - x_i)[..., None])[..., 0]
+        S = H @ P @ np.swapaxes(H, -1, -2) + R
+        K = np.swapaxes(np.linalg.solve(S, H @ P), -1, -2)
+        x_i = x + (K @ y[..., None])[..., 0]
+    return _joseph(x, P, K, y, H, R)
+
+
+def gate(x: Float, P: Float, z: Float, H: Float, R: Float, *, chi2: float) -> Bool:
+    """True where the innovation passes the chi-square gate  y' S^-1 y <= chi2.   returns (n,)"""
+    y, S = innovation(x, P, z, H, R)
+    return mahalanobis2(y, S) <= chi2
+
+
+class ConstantVelocity2D:
+    """A batch of constant-velocity tracks; a thin holder over the pure functions above."""
+
+    def __init__(self, x: Float, P: Float, *, q_m2ps3: float) -> None:
+        if x.ndim != 2 or x.shape[1] != 4 or P.shape != (len(x), 4, 4):
+            raise ValueError(f"x {x.shape} / P {P.shape}: need (n, 4) and (n, 4, 4)")
+        self.x, self.P, self.q_m2ps3 = x.copy(), P.copy(), q_m2ps3
+
+    def predict(self, dt_s: Float) -> None:
+        self.x, self.P = predict(self.x, self.P, cv_transition(dt_s), cv_process_noise(dt_s, self.q_m2ps3))
+
+    def update_position(self, z_m: Float, R: Float) -> None:
+        """Fuse position fixes z_m (n, 2) with covariances R (n, 2, 2)."""
+        self.x, self.P = update(self.x, self.P, z_m, POSITION_H, R)
+
+    @property
+    def speed_mps(self) -> Float:
+        return np.asarray(np.hypot(self.x[:, 2], self.x[:, 3]), dtype=np.float64)

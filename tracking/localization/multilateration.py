@@ -1,0 +1,138 @@
+"""Batched, weighted, robust Gauss-Newton multilateration (2-D with anchor heights).
+
+One call solves every tag of a window at once: z (n, k) readings of k anchors, NaN or masked where a
+tag was not heard. Works for any `MeasurementModel` (UWB ranges, BLE RSSI in dB).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._arrays import Bool, Float, Int, as_float
+from .models import MeasurementModel, RangeModel
+
+MIN_ANCHORS = 3
+MAX_STEP_M = 5.0
+
+
+class Method(enum.IntEnum):
+    MULTILATERATION = 0
+    PROXIMITY = 1  # 1-2 anchors: weighted centroid of the anchors heard, zone-level accuracy
+    TRACKED = 2  # Kalman estimate
+    NONE = 3
+
+
+@dataclass(frozen=True)
+class Solution:
+    """xy_m (n, 2), cov_m2 (n, 2, 2), accuracy_m (n,), method (n,) of `Method` values."""
+
+    xy_m: Float
+    cov_m2: Float
+    accuracy_m: Float
+    method: Int
+
+
+def weighted_centroid(anchors_xy_m: Float, weights: Float) -> Float:
+    """sum_k w_k a_k / sum_k w_k.   anchors (k, 2), weights (n, k) >= 0   returns (n, 2); NaN if no weight"""
+    total = weights.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((weights @ anchors_xy_m) / total, dtype=np.float64)
+
+
+def accuracy_radius_m(cov_m2: Float) -> Float:
+    """DRMS radius sqrt(trace(P_xy)) (about 65 % of fixes fall inside).   cov (n, 2, 2) -> (n,)"""
+    return np.asarray(np.sqrt(np.maximum(np.trace(cov_m2, axis1=1, axis2=2), 0.0)), dtype=np.float64)
+
+
+def gdop(model: MeasurementModel, xy_m: Float, valid: Bool) -> Float:
+    """Geometric dilution of precision sqrt(trace((J'J)^-1)) with unit-normalised Jacobian rows."""
+    _, J = model.predict(xy_m)
+    J = J / np.maximum(np.linalg.norm(J, axis=2, keepdims=True), 1e-12) * valid[..., None]
+    return np.asarray(np.sqrt(np.trace(np.linalg.pinv(np.swapaxes(J, 1, 2) @ J), axis1=1, axis2=2)), dtype=np.float64)
+
+
+def _check(model: MeasurementModel, z: Float, valid: Bool, xy0_m: Float) -> None:
+    k = len(model.anchors_m)
+    if z.ndim != 2 or z.shape[1] != k or valid.shape != z.shape or xy0_m.shape != (len(z), 2):
+        raise ValueError(f"z {z.shape}, valid {valid.shape}, xy0_m {xy0_m.shape}: need (n, {k}), (n, {k}), (n, 2)")
+
+
+def gauss_newton(
+    model: MeasurementModel,
+    z: Float,
+    valid: Bool,
+    xy0_m: Float,
+    *,
+    counts: Float | None = None,
+    huber_k: float = 1.5,
+    iterations: int = 10,
+) -> tuple[Float, Float]:
+    """Robust weighted least squares  min_x sum_k w_k rho((z_k - h_k(x)) / sigma_k)  by IRLS Gauss-Newton.
+
+    counts (n, k): reads averaged into each z (weight grows with it). Huber rho with threshold huber_k.
+    Returns xy (n, 2) and its covariance (J' W J)^-1 (n, 2, 2).
+    """
+    _check(model, z, valid, xy0_m)
+    w0 = valid * (1.0 if counts is None else counts) / model.sigma**2
+    z = np.where(valid, z, 0.0)
+    xy = xy0_m.copy()
+    for _ in range(iterations):
+        z_hat, J = model.predict(xy)
+        r = np.where(valid, z - z_hat, 0.0)
+        u = np.abs(r) * np.sqrt(w0)  # standardised residual
+        w = w0 * np.minimum(1.0, huber_k / np.maximum(u, 1e-12))
+        A = np.einsum("nk,nki,nkj->nij", w, J, J) + 1e-9 * np.eye(2)
+        g = np.einsum("nk,nki,nk->ni", w, J, r)
+        step = np.linalg.solve(A, g[..., None])[..., 0]  # (J'WJ) dx = J'W r
+        norm = np.linalg.norm(step, axis=1, keepdims=True)
+        xy = xy + step * np.minimum(1.0, MAX_STEP_M / np.maximum(norm, 1e-12))
+    z_hat, J = model.predict(xy)
+    cov = np.linalg.pinv(np.einsum("nk,nki,nkj->nij", w0, J, J))
+    return xy, cov
+
+
+def locate(
+    model: MeasurementModel,
+    z: Float,
+    valid: Bool,
+    *,
+    counts: Float | None = None,
+    proximity_accuracy_m: float = 5.0,
+) -> Solution:
+    """Fixes for every tag of a window, with a fallback for tags heard by fewer than 3 anchors.
+
+    The model's closeness(z) (1/range^2, linear RSSI power) weights the centroid that seeds
+    Gauss-Newton and is the proximity estimate for tags with 1-2 anchors.
+    """
+    z = as_float(z, name="z", ndim=2)
+    closeness = np.where(valid, model.closeness(np.where(valid, z, 0.0)), 0.0)
+    xy0 = weighted_centroid(model.anchors_m[:, :2], closeness)
+    n_valid = valid.sum(axis=1)
+    xy0 = np.where(n_valid[:, None] > 0, xy0, 0.0)
+    xy, cov = gauss_newton(model, z, valid, xy0, counts=counts)
+    accuracy = accuracy_radius_m(cov)
+    few = n_valid < MIN_ANCHORS
+    xy[few] = xy0[few]
+    accuracy[few] = proximity_accuracy_m
+    cov[few] = np.eye(2) * proximity_accuracy_m**2 / 2
+    method = np.where(few, Method.PROXIMITY, Method.MULTILATERATION).astype(np.int64)
+    method[n_valid == 0] = Method.NONE
+    return Solution(xy_m=xy, cov_m2=cov, accuracy_m=accuracy, method=method)
+
+
+def multilaterate(anchors_m: Float, ranges_m: Float, *, tag_height_m: float = 0.0, sigma_m: float = 0.1) -> Solution:
+    """Positions from ranges.   anchors_m (k, 2|3), ranges_m (n, k) with NaN for missing   returns Solution"""
+    anchors_m = as_float(anchors_m, name="anchors_m", ndim=2)
+    if anchors_m.shape[1] not in (2, 3):
+        raise ValueError(f"anchors_m: expected shape (k, 2) or (k, 3), got {anchors_m.shape}")
+    ranges_m = as_float(ranges_m, name="ranges_m", ndim=2)
+    if ranges_m.shape[1] != len(anchors_m):
+        raise ValueError(f"ranges_m {ranges_m.shape}: need (n, {len(anchors_m)}) for {len(anchors_m)} anchors")
+    k = len(anchors_m)
+    model = RangeModel(anchors_m=anchors_m, bias_m=np.zeros(k), sigma=np.full(k, sigma_m), tag_height_m=tag_height_m)
+    valid = np.isfinite(ranges_m) & (ranges_m > 0)
+    z = np.where(valid, ranges_m, 0.0)
+    return locate(model, z, valid)
