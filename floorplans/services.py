@@ -74,7 +74,9 @@ def floor_import(
     except _DryRun:
         pass
     assert report is not None
-    logger.info("%s", " ".join(report.lines()))
+    logger.info("floor %s imported%s: created %s, updated %s, removed %s", report.floor.code,
+                " (dry run, rolled back)" if dry_run else "", report.created, report.updated,
+                {kind: len(codes) for kind, codes in report.deleted.items()})
     return report
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from floorplans.demo.layout import demo_floors  # noqa: E402
-from floorplans.demo.render import render_plan  # noqa: E402
+from floorplans.demo.layout import demo_floors
+from floorplans.demo.render import render_plan
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,9 +119,13 @@ def add_store_reader(plan: FloorPlan, code: str, name: str, door_codes: Sequence
     for number, door_code in enumerate(door_codes, start=1):
         door, frame = plan.doors[door_code], door_frame(plan, door_code)
         at = frame.mid + STORE_OFFSET_M * frame.into_from
-        antennas.append(Antenna(number, float(at[0]), float(at[1]), facing_deg(-frame.into_from), door.from_zone,
-                                door_code, "inside", ANTENNA_HEIGHT_M))
-    x_m, y_m = clear_spot(plan, sum(a.x_m for a in antennas) / len(antennas), sum(a.y_m for a in antennas) / len(antennas))
+        antennas.append(Antenna(
+            number, float(at[0]), float(at[1]), facing_deg(-frame.into_from), door.from_zone, door_code, "inside",
+            ANTENNA_HEIGHT_M,
+        ))
+    centre_x_m = sum(a.x_m for a in antennas) / len(antennas)
+    centre_y_m = sum(a.y_m for a in antennas) / len(antennas)
+    x_m, y_m = clear_spot(plan, centre_x_m, centre_y_m)  # cables run in the ceiling void to each antenna
     plan.add_reader(Reader(code, name, "llrp_reader", "rfid_llrp", x_m, y_m, LLRP_READER_HEIGHT_M,
                            address=f"{LLRP_HOST}:{port}", antennas=tuple(antennas)))
 

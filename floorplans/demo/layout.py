@@ -7,8 +7,7 @@ The floors share one building (bands.py): stairs A and B and the lifts line up o
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from floorplans.demo.builder import FloorInfo, FloorPlan, floor_collection
 from floorplans.demo.layout_l0 import build_l0
@@ -20,7 +19,12 @@ BUILDING_CODE, BUILDING_NAME = "MAIN", "Main Building"
 GEO_REFERENCE = {"origin_lat": 51.5073, "origin_lon": -0.1657, "rotation_deg": 0.0}
 FIRST_LLRP_PORT = 15084  # the reader simulator listens on 127.0.0.1, one port per reader
 
-FLOORS: tuple[tuple[str, int, str, Callable[..., FloorPlan]], ...] = (
+
+class BuildFloor(Protocol):
+    def __call__(self, *, first_llrp_port: int) -> FloorPlan: ...
+
+
+FLOORS: tuple[tuple[str, int, str, BuildFloor], ...] = (
     ("L0", 0, "Ground floor - Entrance, Pharmacy, Biomedical Engineering", build_l0),
     ("L2", 2, "2 East - Maternity", build_l2),
     ("L4", 4, "4 West - Medical/Surgical", build_l4),

@@ -4,7 +4,7 @@
 
 Floor metres become pixels through the transform fitted to the header's control_points, so a point
 of the file lands on the pixel the header promises. Drawing order: fills, stairs and lifts, walls,
-door openings, beds, labels, ward boundary, devices, then the title and legend bands.
+door openings, beds, ward boundary, labels, devices, then the title and legend bands.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def render_plan(collection: dict[str, Any]) -> Image.Image:
     _draw_walls(canvas, zones, doors)
     for bed in (zone for zone in zones.values() if zone.kind == "bed"):
         draw_bed(canvas, bed, zones.get(bed.parent or ""))
-    _draw_labels(canvas, zones, doors, readers)
     _draw_wards(canvas, zones)
+    _draw_labels(canvas, zones, doors, readers)
     for reader in readers:
         draw_reader(canvas, reader)
     _draw_frame(canvas, header, zones, doors, readers)
@@ -129,16 +129,19 @@ def _wrappings(text: str) -> list[str]:
 
 def _device_obstacles(readers: list[dict[str, Any]]) -> BaseGeometry:
     points = [(r["x_m"], r["y_m"]) for r in readers]
-    points += [(a["x_m"], a["y_m"]) for r in readers for a in r.get("antennas", [])]
+    points += [(a["x_m"], a["y_m"]) for r in readers for a in r.get("antennas") or []]
     return unary_union([Point(float(x), float(y)).buffer(DEVICE_CLEARANCE_M) for x, y in points])
 
 
-def _draw_labels(canvas: Canvas, zones: dict[str, PlanZone], doors: list[PlanDoor], readers: list[dict[str, Any]]) -> None:
+def _draw_labels(
+    canvas: Canvas, zones: dict[str, PlanZone], doors: list[PlanDoor], readers: list[dict[str, Any]],
+) -> None:
     devices = _device_obstacles(readers)
     for zone in zones.values():
         if zone.kind in ("ward", "bed"):
             continue
-        blocked = [devices] + [z.polygon.buffer(0.1) for z in zones.values() if z.kind == "bed" and z.parent == zone.code]
+        beds = [z for z in zones.values() if z.kind == "bed" and z.parent == zone.code]
+        blocked = [devices] + [bed.polygon.buffer(0.1) for bed in beds]
         blocked += [area for d in doors if zone.code in (d.from_zone, d.to_zone) for area in swing_areas(d, zones)]
         bold = zone.kind in ("room", "bay", "nursery", "nurse_station")
         _place_label(canvas, zone, _label_text(zone), unary_union(blocked), bold=bold)
@@ -191,13 +194,14 @@ def _summary(zones: dict[str, PlanZone], readers: list[dict[str, Any]]) -> str:
     in_rooms = [z for z in zones.values() if z.kind == "bed" and zones[z.parent or ""].kind in ("room", "bay")]
     parts = [(count("room"), "rooms"), (count("bay"), "bays"), (len(in_rooms), "beds"),
              (count("bed") - len(in_rooms), "cots")]
-    for kind, label in (("llrp_reader", "RFID readers"), ("ble_gateway", "BLE gateways"), ("uwb_anchor", "UWB anchors")):
-        parts.append((sum(1 for r in readers if r["kind"] == kind), label))
+    devices = (("llrp_reader", "RFID readers"), ("ble_gateway", "BLE gateways"), ("uwb_anchor", "UWB anchors"))
+    parts += [(sum(1 for r in readers if r["kind"] == kind), label) for kind, label in devices]
     return "  ·  ".join(f"{n} {label if n > 1 else label.removesuffix('s')}" for n, label in parts if n)
 
 
 def _draw_frame(
-    canvas: Canvas, header: dict[str, Any], zones: dict[str, PlanZone], doors: list[PlanDoor], readers: list[dict[str, Any]],
+    canvas: Canvas, header: dict[str, Any], zones: dict[str, PlanZone], doors: list[PlanDoor],
+    readers: list[dict[str, Any]],
 ) -> None:
     draw_title(canvas, header, _summary(zones, readers))
     symbols = {r["kind"] for r in readers} | {r["protocol"] for r in readers}
@@ -209,5 +213,5 @@ def _draw_frame(
     draw_legend(canvas, legend_entries({z.kind for z in zones.values()}, symbols), top_px=top_px)
     right_px = canvas.image.width - PLAN_MARGIN_PX
     draw_scale_bar(canvas, left_px=right_px - 330, top_px=top_px + 50)
-    rotation_deg = float((header["floor"].get("geo_reference") or {}).get("rotation_deg", 0.0))
+    rotation_deg = float((header["floor"].get("geo_reference") or {}).get("rotation_deg") or 0.0)
     draw_north_arrow(canvas, cx=right_px - 40, cy=top_px + 75, rotation_deg=rotation_deg)

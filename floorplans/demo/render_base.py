@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from shapely.geometry import LineString, Polygon, shape
 
 Float = npt.NDArray[np.float64]
+GeometryT = TypeVar("GeometryT", Polygon, LineString)
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Rgb = tuple[int, int, int]
 
@@ -97,11 +99,18 @@ class PlanDoor:
     lock_controller: str | None
 
 
+def _shape(geometry: dict[str, Any], expected: type[GeometryT]) -> GeometryT:
+    geom = shape(geometry)
+    if not isinstance(geom, expected):
+        raise ValueError(f"expected a {expected.__name__}, got {geom.geom_type}")
+    return geom
+
+
 def read_zones(collection: dict[str, Any]) -> dict[str, PlanZone]:
     return {
         f["properties"]["code"]: PlanZone(
-            f["properties"]["code"], f["properties"]["name"], f["properties"]["kind"], shape(f["geometry"]),
-            f["properties"].get("parent"),
+            f["properties"]["code"], f["properties"]["name"], f["properties"]["kind"], _shape(f["geometry"], Polygon),
+            f["properties"].get("parent") or None,
         )
         for f in collection["features"] if f["properties"]["feature"] == "zone"
     }
@@ -110,8 +119,9 @@ def read_zones(collection: dict[str, Any]) -> dict[str, PlanZone]:
 def read_doors(collection: dict[str, Any]) -> list[PlanDoor]:
     return [
         PlanDoor(
-            f["properties"]["code"], shape(f["geometry"]), f["properties"]["from_zone"], f["properties"]["to_zone"],
-            bool(f["properties"].get("is_exit", False)), f["properties"].get("lock_controller"),
+            f["properties"]["code"], _shape(f["geometry"], LineString),
+            f["properties"]["from_zone"], f["properties"]["to_zone"],
+            bool(f["properties"].get("is_exit", False)), f["properties"].get("lock_controller") or None,
         )
         for f in collection["features"] if f["properties"]["feature"] == "door"
     ]
@@ -179,7 +189,7 @@ class Canvas:
     def dashed(self, points: list[tuple[float, float]], *, fill: Rgb, width: int, dash_px: float = 8.0) -> None:
         """A dashed polyline in pixels (Pillow has none): dash_px on, dash_px off."""
         on, carry = True, 0.0
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             length = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
             at = 0.0
             while at < length:

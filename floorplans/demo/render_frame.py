@@ -41,7 +41,7 @@ RULE_GREY: Rgb = (200, 200, 200)
 def draw_title(canvas: Canvas, header: dict[str, Any], summary: str) -> None:
     floor = header["floor"]
     width_px = canvas.image.width
-    title = f"Level {floor['level']}  -  {floor['name']}"
+    title = f"Level {floor['level']} — {floor['name']}"
     canvas.draw.text((PLAN_MARGIN_PX, 12), title, fill=INK, font=font(22, bold=True))
     where = (f"{header['site']['name']}  ·  {header['building']['name']}  ·  floor {floor['code']}  ·  "
              f"{floor['width_m']:g} m × {floor['height_m']:g} m")

@@ -34,6 +34,7 @@ from floorplans.demo.render_base import (
 
 Float = npt.NDArray[np.float64]
 DOUBLE_LEAF_FROM_M = 1.3  # wider openings get two leaves
+OPENING_FROM_M = 2.8  # wider still: an open archway or a roller shutter, no leaves
 TREAD_M = 0.28
 LANDING_M = 1.4
 
@@ -66,7 +67,7 @@ def _leaves(start: Float, end: Float) -> list[tuple[Float, Float]]:
 def swing_areas(door: PlanDoor, zones: dict[str, PlanZone]) -> list[Polygon]:
     """The quarter discs the leaves sweep (floor metres), to keep labels off them."""
     start, end, into = door_vectors(door, zones)
-    if zones[door.to_zone].kind == "elevator":
+    if zones[door.to_zone].kind == "elevator" or door.line.length >= OPENING_FROM_M:
         return [door.line.buffer(0.2)]
     areas = []
     for hinge, tip in _leaves(start, end):
@@ -85,6 +86,9 @@ def draw_door(canvas: Canvas, door: PlanDoor, zones: dict[str, PlanZone], *, gap
     canvas.draw.line(ends, fill=BACKGROUND, width=gap_px)
     if zones[door.to_zone].kind == "elevator":  # sliding lift doors: two panels in the opening
         canvas.draw.line(ends, fill=MUTED, width=3)
+        return
+    if door.line.length >= OPENING_FROM_M:  # archway or roller shutter: a dashed line across
+        canvas.dashed(ends, fill=colour, width=4 if door.is_exit else 1, dash_px=5)
         return
     for hinge, tip in _leaves(start, end):
         radius_m = float(np.linalg.norm(tip - hinge))
@@ -201,7 +205,7 @@ def draw_reader(canvas: Canvas, reader: dict[str, Any]) -> None:
         for antenna in antennas if isinstance(antennas, list) else []:
             ax, ay = canvas.px(float(antenna["x_m"]), float(antenna["y_m"]))
             canvas.dashed([(cx, cy), (ax, ay)], fill=LLRP_NAVY, width=1, dash_px=4)
-            antenna_symbol(canvas.draw, ax, ay, float(antenna.get("facing_deg", 0.0)))
+            antenna_symbol(canvas.draw, ax, ay, float(antenna.get("facing_deg") or 0.0))
         llrp_symbol(canvas.draw, cx, cy)
     elif kind == "ble_gateway":
         ble_symbol(canvas.draw, cx, cy, minew=protocol == "ble_minew")

@@ -20,7 +20,8 @@ MIN_DISTANCE_M = 0.1
 
 
 class MeasurementModel(Protocol):
-    """anchors_m (k, 2|3) receivers; sigma (k,) reading noise std; predict / closeness below."""
+    """anchors_m (k, 2|3) receivers; sigma (k,) noise std of one reading; predict / closeness / noise_var
+    (variance of the mean of `counts` readings, (n, k))."""
 
     @property
     def anchors_m(self) -> Float: ...
@@ -31,6 +32,8 @@ class MeasurementModel(Protocol):
     def predict(self, xy_m: Float) -> tuple[Float, Float]: ...
 
     def closeness(self, z: Float) -> Float: ...
+
+    def noise_var(self, counts: Float) -> Float: ...
 
 
 def distances_3d_m(xy_m: Float, anchors_m: Float, tag_height_m: float) -> tuple[Float, Float]:
@@ -44,7 +47,8 @@ class PathLossModel:
     """Log-distance path loss with per-receiver calibration.
 
     rssi_dbm = rssi_1m_dbm + offset_db[k] - 10 * exponent[k] * log10(d_m) (+ residual_map[k](x, y))
-    anchors_m (k, 3) receivers; offset_db, exponent (k,); sigma (k,) dB shadowing std.
+    anchors_m (k, 3) receivers; offset_db, exponent (k,); sigma (k,) dB std of one read (fast fading);
+    window_sigma_db: std of slow shadowing that averaging the reads of one window does not remove.
     """
 
     anchors_m: Float
@@ -54,6 +58,7 @@ class PathLossModel:
     sigma: Float
     tag_height_m: float = 1.0
     residual_map: ResidualMap | None = field(default=None)
+    window_sigma_db: float = 0.0
 
     def __post_init__(self) -> None:
         k = len(self.anchors_m)
@@ -74,6 +79,10 @@ class PathLossModel:
     def closeness(self, z: Float) -> Float:
         """Linear received power 10^(rssi/10): weights of a centroid."""
         return np.asarray(10.0 ** (z / 10.0), dtype=np.float64)
+
+    def noise_var(self, counts: Float) -> Float:
+        """Variance of a mean of `counts` reads (n, k): window_sigma^2 + sigma_k^2 / counts."""
+        return np.asarray(self.window_sigma_db**2 + self.sigma**2 / np.maximum(counts, 1.0), dtype=np.float64)
 
     def range_m(self, rssi_dbm: Float, receiver: Int) -> Float:
         """Invert the model: d = 10^((rssi_1m + offset - rssi) / (10 n)); 3-D metres."""
@@ -99,6 +108,10 @@ class RangeModel:
         """1 / range^2: weights of a centroid."""
         return np.asarray(1.0 / np.maximum(z - self.bias_m, MIN_DISTANCE_M) ** 2, dtype=np.float64)
 
+    def noise_var(self, counts: Float) -> Float:
+        """Variance of a mean of `counts` ranges (n, k): sigma_k^2 / counts (independent ranging errors)."""
+        return np.asarray(self.sigma**2 / np.maximum(counts, 1.0), dtype=np.float64)
+
 
 def fit_path_loss(
     *,
@@ -116,7 +129,9 @@ def fit_path_loss(
     """
     n_rx = len(anchors_m)
     if not (distance_m.shape == rssi_dbm.shape == receiver.shape) or distance_m.ndim != 1:
-        raise ValueError(f"distance_m {distance_m.shape}, rssi_dbm {rssi_dbm.shape}, receiver {receiver.shape}: need equal (N,)")
+        raise ValueError(
+            f"distance_m {distance_m.shape}, rssi_dbm {rssi_dbm.shape}, receiver {receiver.shape}: need equal (N,)"
+        )
     X = np.column_stack([np.ones_like(distance_m), np.log10(np.maximum(distance_m, MIN_DISTANCE_M))])
     g, *_ = np.linalg.lstsq(X, rssi_dbm, rcond=None)
     coef, sigma = np.tile(g, (n_rx, 1)), np.full(n_rx, np.std(rssi_dbm - X @ g))
@@ -135,7 +150,9 @@ def fit_path_loss(
 def fit_range_bias(*, range_m: Float, true_range_m: Float, receiver: Int, n_anchors: int) -> tuple[Float, Float]:
     """Per-anchor range bias (median of range - truth) and robust std (1.4826 MAD), both (k,) m."""
     if not (range_m.shape == true_range_m.shape == receiver.shape):
-        raise ValueError(f"range_m {range_m.shape}, true_range_m {true_range_m.shape}, receiver {receiver.shape}: need equal (N,)")
+        raise ValueError(
+            f"range_m {range_m.shape}, true_range_m {true_range_m.shape}, receiver {receiver.shape}: need equal (N,)"
+        )
     err = range_m - true_range_m
     bias, sigma = np.zeros(n_anchors), np.full(n_anchors, 1.4826 * np.median(np.abs(err - np.median(err))))
     for k in range(n_anchors):
@@ -144,3 +161,20 @@ def fit_range_bias(*, range_m: Float, true_range_m: Float, receiver: Int, n_anch
             bias[k] = np.median(e)
             sigma[k] = max(1.4826 * float(np.median(np.abs(e - bias[k]))), 1e-3)
     return bias, sigma
+
+
+def fit_read_noise(*, residual: Float, cell: Int) -> tuple[float, float]:
+    """Split reading noise into a part that averages out within a window and a part that does not.
+
+    residual (N,) measured - model of labelled reads; cell (N,) id of the (window, receiver) each read
+    belongs to. Returns (read_sigma, window_sigma):
+        read_sigma^2   = pooled within-cell variance (fast fading; independent from read to read)
+        window_sigma^2 = mean over cells of (cell mean - overall mean)^2 - read_sigma^2 / n_cell, >= 0
+    """
+    if residual.shape != cell.shape or residual.ndim != 1:
+        raise ValueError(f"residual {residual.shape}, cell {cell.shape}: need equal (N,)")
+    _, which, n = np.unique(cell, return_inverse=True, return_counts=True)
+    mean = np.bincount(which, weights=residual) / n
+    within = float(((residual - mean[which]) ** 2).sum()) / max(int((n - 1).sum()), 1)
+    between = float(np.mean((mean - residual.mean()) ** 2 - within / n))
+    return float(np.sqrt(within)), float(np.sqrt(max(between, 0.0)))

@@ -23,6 +23,7 @@ class Method(enum.IntEnum):
     PROXIMITY = 1  # 1-2 anchors: weighted centroid of the anchors heard, zone-level accuracy
     TRACKED = 2  # Kalman estimate
     NONE = 3
+    SMOOTHED = 4  # fixed-lag smoothed track estimate (TagTracker.smoothed), reported late by the lag
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,11 @@ def gauss_newton(
 ) -> tuple[Float, Float]:
     """Robust weighted least squares  min_x sum_k w_k rho((z_k - h_k(x)) / sigma_k)  by IRLS Gauss-Newton.
 
-    counts (n, k): reads averaged into each z (weight grows with it). Huber rho with threshold huber_k.
+    counts (n, k): reads averaged into each z; weight 1 / model.noise_var(counts). Huber rho, threshold huber_k.
     Returns xy (n, 2) and its covariance (J' W J)^-1 (n, 2, 2).
     """
     _check(model, z, valid, xy0_m)
-    w0 = valid * (1.0 if counts is None else counts) / model.sigma**2
+    w0 = valid / model.noise_var(np.ones(z.shape) if counts is None else counts)
     z = np.where(valid, z, 0.0)
     xy = xy0_m.copy()
     for _ in range(iterations):

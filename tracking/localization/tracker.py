@@ -18,6 +18,7 @@ from . import kalman
 from ._arrays import Bool, Float, Int
 from .models import MeasurementModel
 from .multilateration import Method, accuracy_radius_m, locate
+from .smoother import LagBuffer
 from .window import Aggregate, ReadWindow, Str, aggregate
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class TrackerConfig:
     stationary_after_s: float = 5.0
     bounds_m: tuple[float, float, float, float] | None = None  # x_min, y_min, x_max, y_max
     init_window_s: float = 2.0  # reads of an unknown tag pooled until 3 receivers are heard
+    smoother_lag_s: float = 0.0  # > 0: keep filter history so smoothed() can report positions this late
+    smoother_steps: int = 16  # filter steps kept per tag; must span smoother_lag_s
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class TagTracker:
         self.rejections = np.zeros(0, dtype=np.int64)
         self.dropped = {"duplicate": 0, "stale": 0}
         self._pending = ReadWindow.of([], [], [], [])
+        lagged = self.config.smoother_lag_s > 0
+        self.history: LagBuffer | None = LagBuffer(self.config.smoother_steps) if lagged else None
 
     def rows(self, tag_id: Str) -> Int:
         """Track row of each tag, -1 if unknown."""
@@ -145,20 +150,29 @@ class TagTracker:
         self.t_s, self.still_since_s = np.concatenate([self.t_s, t]), np.concatenate([self.still_since_s, t])
         self.horizon_s = np.concatenate([self.horizon_s, agg.t_last_s[new]])
         self.rejections = np.concatenate([self.rejections, np.zeros(len(t), dtype=np.int64)])
+        if self.history is not None:
+            self.history.add(len(t))
+            self._remember(np.arange(len(self.x) - len(t), len(self.x)), t, x, P, x, P, np.eye(4))
 
     def _advance(self, agg: Aggregate, sel: Bool, rows: Int) -> None:
         z, valid, counts = agg.z[sel], agg.valid[sel], agg.counts[sel]
         dt_s = agg.t_s[sel] - self.t_s[rows]
-        x, P = kalman.predict(self.x[rows], self.P[rows], kalman.cv_transition(dt_s),
-                              kalman.cv_process_noise(dt_s, self.config.q_m2ps3))
-        sigma2 = np.where(valid, self.model.sigma**2 / np.maximum(counts, 1.0), 1.0)
+        F = kalman.cv_transition(dt_s)
+        x_pred, P_pred = kalman.predict(self.x[rows], self.P[rows], F, kalman.cv_process_noise(dt_s, self.config.q_m2ps3))
+        sigma2 = np.where(valid, self.model.noise_var(counts), 1.0)
         R = sigma2[:, :, None] * np.eye(valid.shape[1])
         h = measurement_fn(self.model, valid)
         z = np.where(valid, z, 0.0)
-        R = robust_R(x, P, z, R, h, self.config.gate_sigma)
-        x, P = kalman.iterated_update(x, P, z, h, R, iterations=self.config.iterations)
+        R = robust_R(x_pred, P_pred, z, R, h, self.config.gate_sigma)
+        x, P = kalman.iterated_update(x_pred, P_pred, z, h, R, iterations=self.config.iterations)
         x[:, :2] = self._clamp(x[:, :2])
         self._store(rows, x, P, agg.t_s[sel], agg.t_last_s[sel])
+        self._remember(rows, agg.t_s[sel], x, P, x_pred, P_pred, F)
+
+    def _remember(self, rows: Int, t_s: Float, x: Float, P: Float, x_pred: Float, P_pred: Float, F: Float) -> None:
+        if self.history is not None:
+            n = len(rows)
+            self.history.push(rows, t_s, x, P, x_pred, P_pred, np.broadcast_to(F, (n, 4, 4)))
 
     def _store(self, rows: Int, x: Float, P: Float, t_s: Float, t_last_s: Float) -> None:
         self.x[rows], self.P[rows], self.t_s[rows] = x, P, t_s
@@ -175,8 +189,9 @@ class TagTracker:
         if (rows < 0).any():
             raise ValueError(f"unknown tags: {tag_id[rows < 0].tolist()}")
         dt_s = np.maximum(t_s - self.t_s[rows], 0.0)
-        x, P = kalman.predict(self.x[rows], self.P[rows], kalman.cv_transition(dt_s),
-                              kalman.cv_process_noise(dt_s, self.config.q_m2ps3))
+        F = kalman.cv_transition(dt_s)
+        x_pred, P_pred = kalman.predict(self.x[rows], self.P[rows], F, kalman.cv_process_noise(dt_s, self.config.q_m2ps3))
+        x, P = x_pred, P_pred
         ok = kalman.gate(x, P, xy_m, kalman.POSITION_H, cov_m2, chi2=self.config.chi2_gate)
         self.rejections[rows] = np.where(ok, 0, self.rejections[rows] + 1)
         restart = self.rejections[rows] >= self.config.reinit_after_rejections
@@ -186,7 +201,11 @@ class TagTracker:
         x[restart] = np.column_stack([xy_m[restart], np.zeros((int(restart.sum()), 2))])
         P[restart] = self._fresh_P(cov_m2[restart])
         self.rejections[rows[restart]] = 0
-        self._store(rows, x, P, np.maximum(t_s, self.t_s[rows]), t_s)
+        t_fix_s = np.maximum(t_s, self.t_s[rows])
+        self._store(rows, x, P, t_fix_s, t_s)
+        if self.history is not None:
+            self.history.clear(rows[restart])
+        self._remember(rows, t_fix_s, x, P, x_pred, P_pred, F)
         return ok | restart
 
     def _fresh_P(self, cov_m2: Float) -> Float:
@@ -203,7 +222,24 @@ class TagTracker:
         self.tag_id, self.x, self.P = self.tag_id[keep], self.x[keep], self.P[keep]
         self.t_s, self.horizon_s = self.t_s[keep], self.horizon_s[keep]
         self.still_since_s, self.rejections = self.still_since_s[keep], self.rejections[keep]
+        if self.history is not None:
+            self.history.keep(keep)
         return gone
+
+    def smoothed(self, tag_id: Str) -> Fixes:
+        """Fixed-lag smoothed fixes, smoother_lag_s before each tag's newest update (Fixes.t_s says when).
+
+        Tags whose track is younger than the lag are left out; their real-time fixes come from step().
+        """
+        if self.history is None:
+            raise ValueError("smoothed() needs TrackerConfig.smoother_lag_s > 0")
+        rows = self.rows(tag_id)
+        rows = rows[rows >= 0]
+        t_s, xy, cov, ok = self.history.smoothed(rows, self.config.smoother_lag_s)
+        rows = rows[ok]
+        return Fixes(tag_id=self.tag_id[rows], t_s=t_s[ok], xy_m=self._clamp(xy[ok]), accuracy_m=accuracy_radius_m(cov[ok]),
+                     method=np.full(len(rows), Method.SMOOTHED, dtype=np.int64),
+                     stationary=self.t_s[rows] - self.still_since_s[rows] >= self.config.stationary_after_s)
 
     def _clamp(self, xy_m: Float) -> Float:
         b = self.config.bounds_m
