@@ -21,15 +21,22 @@ _SEE_TRACKING = ("tracking.view_tag", "tracking.view_trackedobject", "tracking.v
 
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     NURSE: _SEE_FLOORS + _SEE_TRACKING + ("infusion.view_patient",),
-    CHARGE_NURSE: _SEE_FLOORS + _SEE_TRACKING + ("infusion.view_patient", "infusion.change_patient", "infusion.add_patient"),
-    BIOMED: _SEE_FLOORS + ("readers.view_*", "tracking.*"),
-    SECURITY: _SEE_FLOORS + ("readers.view_*", "tracking.view_tag", "tracking.view_trackedobject"),
+    CHARGE_NURSE: _SEE_FLOORS
+    + _SEE_TRACKING
+    + ("infusion.view_patient", "infusion.change_patient", "infusion.add_patient"),
+    BIOMED: (*_SEE_FLOORS, "readers.view_*", "tracking.*"),
+    SECURITY: (*_SEE_FLOORS, "readers.view_*", "tracking.view_tag", "tracking.view_trackedobject"),
     ADMINISTRATOR: (
-        "floorplans.*", "readers.*", "tracking.*", "infusion.*",
-        "auth.*", "authtoken.*", "accounts.*",
+        "floorplans.*",
+        "readers.*",
+        "tracking.*",
+        "infusion.*",
+        "auth.*",
+        "authtoken.*",
+        "accounts.*",
     ),
     # machines (a nurse-call system, a BI export) reading locations over the API with a token
-    INTEGRATION: _SEE_FLOORS + ("readers.view_*",) + _SEE_TRACKING,
+    INTEGRATION: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING),
 }
 
 ROLE_LABELS: Final[dict[str, str]] = {

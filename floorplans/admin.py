@@ -3,15 +3,19 @@ widget would load a web base map that has no meaning in floor-local coordinates.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.gis.db import models as gis_models
+from django.db.models import Field
 from django.forms import Textarea
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from floorplans.models import Building, Door, Floor, Site, Zone
 
-GEOMETRY_AS_TEXT = {
+GEOMETRY_AS_TEXT: Mapping[type[Field[Any, Any]], Mapping[str, Any]] = {
     gis_models.PolygonField: {"widget": Textarea(attrs={"rows": 3, "cols": 80})},
     gis_models.LineStringField: {"widget": Textarea(attrs={"rows": 2, "cols": 80})},
     gis_models.PointField: {"widget": Textarea(attrs={"rows": 1, "cols": 60})},

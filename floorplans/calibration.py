@@ -50,13 +50,15 @@ class Affine:
     def pixels_to_metres(self, pixels: Float) -> Float:
         """pixels : (n, 2) [px, py]  ->  (n, 2) [x_m, y_m]."""
         pts = _as_points(pixels)
-        return pts @ self.matrix()[:2, :2].T + self.matrix()[:2, 2]
+        metres: Float = pts @ self.matrix()[:2, :2].T + self.matrix()[:2, 2]
+        return metres
 
     def metres_to_pixels(self, metres: Float) -> Float:
         """metres : (n, 2) [x_m, y_m]  ->  (n, 2) [px, py]."""
         pts = _as_points(metres)
         inverse = np.linalg.inv(self.matrix())
-        return pts @ inverse[:2, :2].T + inverse[:2, 2]
+        pixels: Float = pts @ inverse[:2, :2].T + inverse[:2, 2]
+        return pixels
 
     def metres_per_pixel(self) -> float:
         """Mean linear scale (square root of the area scale)."""

@@ -28,9 +28,8 @@ def plan_render_for_floor(*, floor: Floor, force: bool = False) -> bool:
     points = control_points(floor.width_m, floor.height_m)
     document["hospital_iot"]["floor"]["control_points"] = points
     name = f"{floor.building.site.code}-{floor.building.code}-{floor.code}-{_content_hash(document)}.png"
-    if not force and floor.plan_image and floor.plan_image.name.endswith(name) and floor.plan_image.storage.exists(
-        floor.plan_image.name
-    ):
+    current = floor.plan_image.name or ""
+    if not force and current.endswith(name) and floor.plan_image.storage.exists(current):
         return False
     buffer = io.BytesIO()
     render_plan(document).save(buffer, format="PNG", optimize=True)

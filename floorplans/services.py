@@ -50,7 +50,8 @@ class _DryRun(Exception):
     """Raised inside the import transaction to roll a dry run back."""
 
 
-def _geos(shape: Any) -> GEOSGeometry:
+def _geos(shape: Any) -> Any:
+    """A shapely geometry as a GEOS geometry in floor metres (Any: it fills typed geometry fields)."""
     return GEOSGeometry(memoryview(shape.wkb), srid=FLOOR_SRID)
 
 
@@ -74,9 +75,14 @@ def floor_import(
     except _DryRun:
         pass
     assert report is not None
-    logger.info("floor %s imported%s: created %s, updated %s, removed %s", report.floor.code,
-                " (dry run, rolled back)" if dry_run else "", report.created, report.updated,
-                {kind: len(codes) for kind, codes in report.deleted.items()})
+    logger.info(
+        "floor %s imported%s: created %s, updated %s, removed %s",
+        report.floor.code,
+        " (dry run, rolled back)" if dry_run else "",
+        report.created,
+        report.updated,
+        {kind: len(codes) for kind, codes in report.deleted.items()},
+    )
     return report
 
 
@@ -91,10 +97,15 @@ def _floor_upsert(header: FloorHeader) -> Floor:
         raise FloorFileError([FeatureError(None, None, reason)])
     geo = header.geo_reference or {}
     floor, _ = Floor.objects.update_or_create(
-        building=building, code=header.code,
+        building=building,
+        code=header.code,
         defaults={
-            "level": header.level, "name": header.name, "width_m": header.width_m, "height_m": header.height_m,
-            "geo_origin_lat": geo.get("origin_lat"), "geo_origin_lon": geo.get("origin_lon"),
+            "level": header.level,
+            "name": header.name,
+            "width_m": header.width_m,
+            "height_m": header.height_m,
+            "geo_origin_lat": geo.get("origin_lat"),
+            "geo_origin_lon": geo.get("origin_lon"),
             "geo_rotation_deg": geo.get("rotation_deg", 0.0),
         },
     )
@@ -150,10 +161,13 @@ def _readers_sync(
         Reader.objects.filter(code__in=[s.code for s in specs]).exclude(floor=floor).values_list("code", "floor__code")
     )
     if elsewhere:
-        raise FloorFileError([
-            FeatureError(s.index, s.code, f"reader code already used on floor {elsewhere[s.code]!r}")
-            for s in specs if s.code in elsewhere
-        ])
+        raise FloorFileError(
+            [
+                FeatureError(s.index, s.code, f"reader code already used on floor {elsewhere[s.code]!r}")
+                for s in specs
+                if s.code in elsewhere
+            ]
+        )
     existing = {reader.code: reader for reader in Reader.objects.filter(floor=floor)}
     readers = []
     for spec in specs:
@@ -167,18 +181,29 @@ def _readers_sync(
     fields = ["name", "kind", "protocol", "address", "topic", "height_m", "enabled", "calibration", "position"]
     Reader.objects.bulk_update([r for r in readers if r not in new], fields, batch_size=500)
     Antenna.objects.filter(reader__in=readers).delete()
-    Antenna.objects.bulk_create([
-        Antenna(
-            reader=reader, port=a.port, position=Point(a.x_m, a.y_m, srid=FLOOR_SRID), height_m=a.height_m,
-            facing_deg=a.facing_deg, zone=zones.get(a.zone or ""), door=doors.get(a.door or ""), side=a.side,
-        )
-        for reader, spec in zip(readers, specs, strict=True) for a in spec.antennas
-    ])
+    Antenna.objects.bulk_create(
+        [
+            Antenna(
+                reader=reader,
+                port=a.port,
+                position=Point(a.x_m, a.y_m, srid=FLOOR_SRID),
+                height_m=a.height_m,
+                facing_deg=a.facing_deg,
+                zone=zones.get(a.zone or ""),
+                door=doors.get(a.door or ""),
+                side=a.side,
+            )
+            for reader, spec in zip(readers, specs, strict=True)
+            for a in spec.antennas
+        ]
+    )
     _delete_rest(Reader, existing, "readers", report)
     report.created["readers"], report.updated["readers"] = len(new), len(readers) - len(new)
 
 
-def _delete_rest(model: type[Zone] | type[Door] | type[Reader], rest: dict[str, Any], kind: str, report: ImportReport) -> None:
+def _delete_rest(
+    model: type[Zone] | type[Door] | type[Reader], rest: dict[str, Any], kind: str, report: ImportReport
+) -> None:
     if rest:
         model.objects.filter(pk__in=[obj.pk for obj in rest.values()]).delete()
     report.deleted[kind] = sorted(rest)
@@ -200,6 +225,7 @@ def floor_set_plan_image(*, floor: Floor, png: bytes, name: str | None = None) -
     """Store a plan image for the floor (replacing the old file)."""
     if floor.plan_image:
         floor.plan_image.delete(save=False)
-    floor.plan_image.save(name or f"{floor.building.site.code}-{floor.building.code}-{floor.code}.png", ContentFile(png))
+    floor.plan_image.save(
+        name or f"{floor.building.site.code}-{floor.building.code}-{floor.code}.png", ContentFile(png)
+    )
     return floor
-

@@ -6,8 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from floorplans.apis import BuildingViewSet, DoorViewSet, FloorViewSet, SiteViewSet, ZoneViewSet
 from accounts.views import LoginView
+from floorplans.apis import BuildingViewSet, DoorViewSet, FloorViewSet, SiteViewSet, ZoneViewSet
 from hospital_iot.views import health
 from readers.apis import ReaderViewSet
 

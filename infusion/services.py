@@ -14,8 +14,14 @@ from infusion.models import Patient
 
 @transaction.atomic
 def patient_admit(
-    *, mrn: str, family_name: str, given_name: str, bed: Zone, birth_date: date | None = None,
-    sex: str = Patient.Sex.UNKNOWN, admitted_at: datetime | None = None,
+    *,
+    mrn: str,
+    family_name: str,
+    given_name: str,
+    bed: Zone,
+    birth_date: date | None = None,
+    sex: str = Patient.Sex.UNKNOWN,
+    admitted_at: datetime | None = None,
 ) -> Patient:
     """Admit (or move) the patient with this MRN into `bed`; the bed must be free."""
     if bed.kind != Zone.Kind.BED:
@@ -23,12 +29,19 @@ def patient_admit(
     Zone.objects.select_for_update().get(pk=bed.pk)  # serialize admissions into the same bed
     occupant = Patient.objects.filter(bed=bed, discharged_at__isnull=True).exclude(mrn=mrn).first()
     if occupant is not None:
-        raise BedOccupied(f"bed {bed.name} is occupied by {occupant.family_name}, {occupant.given_name} ({occupant.mrn})")
+        raise BedOccupied(
+            f"bed {bed.name} is occupied by {occupant.family_name}, {occupant.given_name} ({occupant.mrn})"
+        )
     patient, _ = Patient.objects.update_or_create(
         mrn=mrn,
         defaults={
-            "family_name": family_name, "given_name": given_name, "birth_date": birth_date, "sex": sex,
-            "bed": bed, "ward": bed.ward, "discharged_at": None,
+            "family_name": family_name,
+            "given_name": given_name,
+            "birth_date": birth_date,
+            "sex": sex,
+            "bed": bed,
+            "ward": bed.ward,
+            "discharged_at": None,
         },
     )
     if patient.admitted_at is None:

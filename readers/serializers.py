@@ -26,8 +26,19 @@ class ReaderSerializer(serializers.ModelSerializer[Reader]):
     class Meta:
         model = Reader
         fields = [
-            "id", "code", "name", "kind", "protocol", "address", "topic", "floor", "position", "height_m",
-            "enabled", "calibration", "antennas",
+            "id",
+            "code",
+            "name",
+            "kind",
+            "protocol",
+            "address",
+            "topic",
+            "floor",
+            "position",
+            "height_m",
+            "enabled",
+            "calibration",
+            "antennas",
         ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +47,9 @@ class ReaderSerializer(serializers.ModelSerializer[Reader]):
             for name in ("zone", "door"):
                 ref = antenna.get(name)
                 if ref is not None and floor is not None and ref.floor_id != floor.pk:
-                    raise serializers.ValidationError({"antennas": f"antenna {antenna['port']}: {name} is on another floor"})
+                    raise serializers.ValidationError(
+                        {"antennas": f"antenna {antenna['port']}: {name} is on another floor"}
+                    )
         ports = [antenna["port"] for antenna in attrs.get("antennas", [])]
         if len(ports) != len(set(ports)):
             raise serializers.ValidationError({"antennas": f"antenna ports repeat: {sorted(ports)}"})

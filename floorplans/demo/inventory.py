@@ -22,9 +22,32 @@ _FLEET: list[tuple[str, str, str, int, str, str]] = [
     ("feeding_pump", "Fresenius Kabi", "Amika", 2, "ble", "1900.00"),
 ]
 
-_FAMILY = ["Adams", "Baker", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ibrahim", "Jones",
-           "Kaur", "Lewis", "Murphy", "Novak", "Owens", "Patel", "Quinn", "Roberts", "Singh", "Taylor",
-           "Usman", "Varga", "Walsh", "Young"]
+_FAMILY = [
+    "Adams",
+    "Baker",
+    "Chen",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ibrahim",
+    "Jones",
+    "Kaur",
+    "Lewis",
+    "Murphy",
+    "Novak",
+    "Owens",
+    "Patel",
+    "Quinn",
+    "Roberts",
+    "Singh",
+    "Taylor",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Young",
+]
 _GIVEN_F = ["Amelia", "Bea", "Chloe", "Dana", "Ella", "Fatima", "Grace", "Hana", "Isla", "Julia", "Leah", "Maya"]
 _GIVEN_M = ["Arthur", "Ben", "Carlos", "David", "Ethan", "Finn", "George", "Hamza", "Ivan", "Jack", "Leo", "Omar"]
 
@@ -39,7 +62,7 @@ class DemoAsset:
     tag_id: str
     tech: str
     department: str  # ward code
-    home_zone: str   # zone code
+    home_zone: str  # zone code
     pm_due_on: date
     pm_interval_days: int
     purchased_on: date
@@ -57,8 +80,11 @@ class DemoPatient:
 
 
 def _zones(doc: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [f["properties"] for f in doc["features"]
-            if f["properties"]["feature"] == "zone" and f["properties"]["kind"] == kind]
+    return [
+        f["properties"]
+        for f in doc["features"]
+        if f["properties"]["feature"] == "zone" and f["properties"]["kind"] == kind
+    ]
 
 
 def demo_assets(floors: list[dict[str, Any]], *, today: date) -> list[DemoAsset]:
@@ -67,22 +93,32 @@ def demo_assets(floors: list[dict[str, Any]], *, today: date) -> list[DemoAsset]
     assets: list[DemoAsset] = []
     for doc in floors:
         for ward in _zones(doc, "ward"):
-            homes = [z for kind in ("storage", "clean_utility") for z in _zones(doc, kind) if z.get("ward") == ward["code"]]
+            homes = [
+                z for kind in ("storage", "clean_utility") for z in _zones(doc, kind) if z.get("ward") == ward["code"]
+            ]
             if not homes:
                 continue
             for category, make, model, count, tech, value in _FLEET:
                 for _ in range(count):
                     number = len(assets) + 1
                     interval = 365 if category in {"wheelchair", "ecg"} else 180
-                    assets.append(DemoAsset(
-                        asset_number=f"BME-{number:05d}", category=category, make=make, model=model,
-                        serial_number=f"{make[:2].upper()}{rng.randrange(10**7, 10**8)}",
-                        tag_id=_tag_id(rng, tech), tech=tech, department=ward["code"], home_zone=homes[0]["code"],
-                        pm_due_on=today + timedelta(days=rng.randrange(-30, interval)),  # about 1 in 7 overdue
-                        pm_interval_days=interval,
-                        purchased_on=today - timedelta(days=rng.randrange(200, 3000)),
-                        purchase_value=Decimal(value),
-                    ))
+                    assets.append(
+                        DemoAsset(
+                            asset_number=f"BME-{number:05d}",
+                            category=category,
+                            make=make,
+                            model=model,
+                            serial_number=f"{make[:2].upper()}{rng.randrange(10**7, 10**8)}",
+                            tag_id=_tag_id(rng, tech),
+                            tech=tech,
+                            department=ward["code"],
+                            home_zone=homes[0]["code"],
+                            pm_due_on=today + timedelta(days=rng.randrange(-30, interval)),  # about 1 in 7 overdue
+                            pm_interval_days=interval,
+                            purchased_on=today - timedelta(days=rng.randrange(200, 3000)),
+                            purchase_value=Decimal(value),
+                        )
+                    )
     return assets
 
 
@@ -97,18 +133,21 @@ def demo_patients(floors: list[dict[str, Any]], *, today: date) -> list[DemoPati
     rng = random.Random(SEED + 1)
     patients: list[DemoPatient] = []
     for doc in floors:
-        maternity = bool(_zones(doc, "nursery"))
-        for bed in _zones(doc, "bed"):
+        nurseries = {zone["code"] for zone in _zones(doc, "nursery")}
+        maternity = bool(nurseries)
+        for bed in (b for b in _zones(doc, "bed") if b.get("parent") not in nurseries):  # cots are for infants
             if rng.random() > 0.8:
                 continue
             sex = "F" if maternity or rng.random() < 0.5 else "M"
             age_years = rng.randrange(19, 43) if maternity else rng.randrange(24, 96)
-            patients.append(DemoPatient(
-                mrn=f"RGH{4_000_000 + len(patients) * 37:07d}",
-                family_name=rng.choice(_FAMILY),
-                given_name=rng.choice(_GIVEN_F if sex == "F" else _GIVEN_M),
-                sex=sex,
-                birth_date=today - timedelta(days=age_years * 365 + rng.randrange(365)),
-                bed=bed["code"],
-            ))
+            patients.append(
+                DemoPatient(
+                    mrn=f"RGH{4_000_000 + len(patients) * 37:07d}",
+                    family_name=rng.choice(_FAMILY),
+                    given_name=rng.choice(_GIVEN_F if sex == "F" else _GIVEN_M),
+                    sex=sex,
+                    birth_date=today - timedelta(days=age_years * 365 + rng.randrange(365)),
+                    bed=bed["code"],
+                )
+            )
     return patients

@@ -25,9 +25,13 @@ def check_cross_references(
     for reader in readers:
         for antenna in reader.antennas:
             if antenna.zone and antenna.zone not in by_code:
-                errors.append(FeatureError(reader.index, reader.code, f"antenna {antenna.port}: unknown zone {antenna.zone!r}"))
+                errors.append(
+                    FeatureError(reader.index, reader.code, f"antenna {antenna.port}: unknown zone {antenna.zone!r}")
+                )
             if antenna.door and antenna.door not in door_codes:
-                errors.append(FeatureError(reader.index, reader.code, f"antenna {antenna.port}: unknown door {antenna.door!r}"))
+                errors.append(
+                    FeatureError(reader.index, reader.code, f"antenna {antenna.port}: unknown door {antenna.door!r}")
+                )
         ports = [antenna.port for antenna in reader.antennas]
         if len(ports) != len(set(ports)):
             errors.append(FeatureError(reader.index, reader.code, f"antenna ports repeat: {sorted(ports)}"))
@@ -85,7 +89,11 @@ def _door_references(doors: Sequence[DoorSpec], by_code: dict[str, ZoneSpec]) ->
                 errors.append(FeatureError(door.index, door.code, f"unknown zone {side!r}"))
             elif zone.polygon.exterior.distance(door.line) > DOOR_TOLERANCE_M:
                 gap = zone.polygon.exterior.distance(door.line)
-                errors.append(FeatureError(door.index, door.code, f"is {gap:.2f} m from zone {side!r}; a door must lie on its wall"))
+                errors.append(
+                    FeatureError(
+                        door.index, door.code, f"is {gap:.2f} m from zone {side!r}; a door must lie on its wall"
+                    )
+                )
         if door.from_zone == door.to_zone:
             errors.append(FeatureError(door.index, door.code, "from_zone and to_zone are the same zone"))
     return errors

@@ -34,17 +34,19 @@ def admin_api(api: APIClient) -> APIClient:
 def test_it_serves_a_floor_as_geojson(admin_api: APIClient, floor: Floor, floor_doc: dict[str, Any]) -> None:
     body = admin_api.get(f"/api/floors/{floor.pk}/geojson/").json()
     assert body["type"] == "FeatureCollection"
-    assert [f["properties"]["code"] for f in body["features"]] == [f["properties"]["code"] for f in floor_doc["features"]]
+    assert [f["properties"]["code"] for f in body["features"]] == [
+        f["properties"]["code"] for f in floor_doc["features"]
+    ]
 
 
 def test_it_answers_which_zones_hold_a_point_and_what_is_near(admin_api: APIClient, floor: Floor) -> None:
     at = admin_api.get(f"/api/floors/{floor.pk}/zones-at/", {"x_m": 1.5, "y_m": 13.0}).json()
     assert [z["code"] for z in at] == ["3N-101-A", "3N-101", "3N"]
-    near = admin_api.get(f"/api/floors/{floor.pk}/zones-at/", {"x_m": 28, "y_m": 7, "distance_m": 1.5}).json()
+    near = admin_api.get(f"/api/floors/{floor.pk}/zones-at/", {"x_m": "28", "y_m": "7", "distance_m": "1.5"}).json()
     assert [(z["code"], z["distance_m"]) for z in near] == [("ST-1", 1.0)]
-    nearest = admin_api.get(f"/api/floors/{floor.pk}/zones-nearest/", {"x_m": 28, "y_m": 4, "kind": "storage"})
+    nearest = admin_api.get(f"/api/floors/{floor.pk}/zones-nearest/", {"x_m": "28", "y_m": "4", "kind": "storage"})
     assert nearest.json()["code"] == "3N-ST"
-    missing = admin_api.get(f"/api/floors/{floor.pk}/zones-nearest/", {"x_m": 1, "y_m": 1, "kind": "nursery"})
+    missing = admin_api.get(f"/api/floors/{floor.pk}/zones-nearest/", {"x_m": "1", "y_m": "1", "kind": "nursery"})
     assert missing.status_code == 404
     bad = admin_api.get(f"/api/floors/{floor.pk}/zones-at/", {"x_m": "east"})
     assert bad.status_code == 400 and set(bad.json()) == {"x_m", "y_m"}
@@ -56,10 +58,16 @@ def _ring(*corners: tuple[float, float]) -> list[list[list[float]]]:
 
 ZONE_WRITES: list[tuple[dict[str, Any], int, str]] = [
     ({"polygon": {"type": "Polygon", "coordinates": _ring((12, 1), (14, 1), (14, 2), (12, 2))}}, 201, ""),
-    ({"polygon": {"type": "Polygon", "coordinates": _ring((28, 1), (34, 1), (34, 2), (28, 2))}}, 400,
-     "outside the floor extent"),
-    ({"polygon": {"type": "Polygon", "coordinates": _ring((12, 1), (14, 2), (14, 1), (12, 2))}}, 400,
-     "Self-intersection"),
+    (
+        {"polygon": {"type": "Polygon", "coordinates": _ring((28, 1), (34, 1), (34, 2), (28, 2))}},
+        400,
+        "outside the floor extent",
+    ),
+    (
+        {"polygon": {"type": "Polygon", "coordinates": _ring((12, 1), (14, 2), (14, 1), (12, 2))}},
+        400,
+        "Self-intersection",
+    ),
     ({"polygon": {"type": "LineString", "coordinates": [[1, 1], [2, 2]]}}, 400, "expected a GeoJSON Polygon"),
     ({"kind": "helipad"}, 400, "not a valid choice"),
     ({"code": "3N-101"}, 400, "must make a unique set"),
@@ -67,38 +75,61 @@ ZONE_WRITES: list[tuple[dict[str, Any], int, str]] = [
 
 
 @pytest.mark.parametrize(("change", "status", "message"), ZONE_WRITES)
-def test_it_validates_zone_writes(admin_api: APIClient, floor: Floor, change: dict[str, Any], status: int,
-                                  message: str) -> None:
-    body = {"floor": floor.pk, "code": "3N-NEW", "name": "New store", "kind": "storage",
-            "polygon": {"type": "Polygon", "coordinates": _ring((12, 1), (14, 1), (14, 2), (12, 2))}, **change}
+def test_it_validates_zone_writes(
+    admin_api: APIClient, floor: Floor, change: dict[str, Any], status: int, message: str
+) -> None:
+    body = {
+        "floor": floor.pk,
+        "code": "3N-NEW",
+        "name": "New store",
+        "kind": "storage",
+        "polygon": {"type": "Polygon", "coordinates": _ring((12, 1), (14, 1), (14, 2), (12, 2))},
+        **change,
+    }
     response = admin_api.post("/api/zones/", body, format="json")
     assert response.status_code == status, response.content
     assert message in response.content.decode()
 
 
-def test_it_refuses_a_parent_zone_from_another_floor(admin_api: APIClient, floor: Floor,
-                                                     floor_doc: dict[str, Any]) -> None:
+def test_it_refuses_a_parent_zone_from_another_floor(
+    admin_api: APIClient, floor: Floor, floor_doc: dict[str, Any]
+) -> None:
     floor_doc["hospital_iot"]["floor"].update(code="L5", level=5)
     for f in floor_doc["features"]:
         if f["properties"]["feature"] == "reader":
             f["properties"]["code"] += "-L5"
-    other = floor_import(floor_file=parse_floor_file(floor_doc, zone_kinds=frozenset(Zone.Kind.values),
-                                                     reader_kinds=frozenset(Reader.Kind.values))).floor
-    body = {"floor": floor.pk, "code": "3N-NEW", "name": "x", "kind": "storage",
-            "parent": Zone.objects.get(floor=other, code="3N").pk,
-            "polygon": {"type": "Polygon", "coordinates": _ring((12, 1), (14, 1), (14, 2), (12, 2))}}
+    other = floor_import(
+        floor_file=parse_floor_file(
+            floor_doc, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
+        )
+    ).floor
+    body = {
+        "floor": floor.pk,
+        "code": "3N-NEW",
+        "name": "x",
+        "kind": "storage",
+        "parent": Zone.objects.get(floor=other, code="3N").pk,
+        "polygon": {"type": "Polygon", "coordinates": _ring((12, 1), (14, 1), (14, 2), (12, 2))},
+    }
     response = admin_api.post("/api/zones/", body, format="json")
     assert response.status_code == 400 and "same floor" in response.content.decode()
 
 
 def test_it_creates_a_reader_with_its_antennas(admin_api: APIClient, floor: Floor) -> None:
     door = floor.doors.get(code="X-1")
-    body = {"code": "RFID-X2", "name": "Second exit reader", "kind": "llrp_reader", "protocol": "rfid_llrp",
-            "address": "127.0.0.1:15099", "floor": floor.pk, "position": {"type": "Point", "coordinates": [25, 9]},
-            "antennas": [{"port": 1, "position": {"type": "Point", "coordinates": [25, 9.2]}, "door": door.pk,
-                          "side": "inside"},
-                         {"port": 2, "position": {"type": "Point", "coordinates": [27, 9.2]}, "door": door.pk,
-                          "side": "outside"}]}
+    body: dict[str, Any] = {
+        "code": "RFID-X2",
+        "name": "Second exit reader",
+        "kind": "llrp_reader",
+        "protocol": "rfid_llrp",
+        "address": "127.0.0.1:15099",
+        "floor": floor.pk,
+        "position": {"type": "Point", "coordinates": [25, 9]},
+        "antennas": [
+            {"port": 1, "position": {"type": "Point", "coordinates": [25, 9.2]}, "door": door.pk, "side": "inside"},
+            {"port": 2, "position": {"type": "Point", "coordinates": [27, 9.2]}, "door": door.pk, "side": "outside"},
+        ],
+    }
     created = admin_api.post("/api/readers/", body, format="json")
     assert created.status_code == 201, created.content
     assert [a["side"] for a in created.json()["antennas"]] == ["inside", "outside"]
@@ -109,5 +140,5 @@ def test_it_creates_a_reader_with_its_antennas(admin_api: APIClient, floor: Floo
 
 
 def test_it_filters_readers_by_floor_and_kind(admin_api: APIClient, floor: Floor) -> None:
-    listed = admin_api.get("/api/readers/", {"floor": floor.pk, "kind": "ble_gateway"}).json()
+    listed = admin_api.get("/api/readers/", {"floor": str(floor.pk), "kind": "ble_gateway"}).json()
     assert [r["code"] for r in listed["results"]] == ["BLE-101"]

@@ -113,7 +113,7 @@ def test_it_writes_nothing_when_a_problem_shows_only_while_writing(floor_doc: Do
 def test_it_refuses_a_second_floor_on_the_same_level(floor_doc: Doc) -> None:
     floor_import(floor_file=_parse(floor_doc))
     floor_doc["hospital_iot"]["floor"]["code"] = "L3B"
-    with pytest.raises(FloorFileError, match="level 3 of Block A is already floor 'L3'"):
+    with pytest.raises(FloorFileError, match=r"level 3 of Block A is already floor 'L3'"):
         floor_import(floor_file=_parse(floor_doc))
 
 
@@ -139,7 +139,7 @@ def test_the_command_rejects_a_bad_file_naming_the_feature_and_writes_nothing(fl
 def test_the_command_rejects_a_file_that_is_not_json(tmp_path: Path) -> None:
     path = tmp_path / "plan.geojson"
     path.write_bytes(b"\x89PNG\r\n\x1a\n not json")
-    with pytest.raises(CommandError, match="plan.geojson is not valid JSON"):
+    with pytest.raises(CommandError, match=r"plan\.geojson is not valid JSON"):
         call_command("import_floor", str(path))
 
 

@@ -196,5 +196,5 @@ def test_it_names_the_position_of_broken_json(tmp_path: Path) -> None:
 
 
 def test_it_says_when_the_file_cannot_be_read(tmp_path: Path) -> None:
-    with pytest.raises(FloorFileError, match="cannot read missing.geojson"):
+    with pytest.raises(FloorFileError, match=r"cannot read missing\.geojson"):
         load_floor_document(tmp_path / "missing.geojson")

@@ -33,8 +33,13 @@ def test_it_loads_a_plausible_hospital_and_reloads_idempotently(settings: Any, t
     assert all(f.plan_image and f.plan_affine for f in floors.values())
     l4 = floors["L4"]
     assert Zone.objects.filter(floor=l4, kind=Zone.Kind.ROOM).count() >= 12
-    assert Zone.objects.filter(floor=l4, kind__in=["clean_utility", "dirty_utility", "storage", "nurse_station"]) \
-        .values("kind").distinct().count() == 4
+    assert (
+        Zone.objects.filter(floor=l4, kind__in=["clean_utility", "dirty_utility", "storage", "nurse_station"])
+        .values("kind")
+        .distinct()
+        .count()
+        == 4
+    )
     l2 = floors["L2"]
     assert Zone.objects.filter(floor=l2, kind=Zone.Kind.NURSERY).exists()
     maternity_exits = Door.objects.filter(floor=l2, is_exit=True)
@@ -42,12 +47,15 @@ def test_it_loads_a_plausible_hospital_and_reloads_idempotently(settings: Any, t
     for door in maternity_exits:  # an installer puts an inside and an outside antenna at every exit
         assert set(Antenna.objects.filter(door=door).values_list("side", flat=True)) == {"inside", "outside"}
     assert Reader.objects.filter(floor=l2, kind=Reader.Kind.UWB_ANCHOR).count() >= 4
-    beds = Zone.objects.filter(kind=Zone.Kind.BED)
+    beds = Zone.objects.filter(kind=Zone.Kind.BED).exclude(parent__kind=Zone.Kind.NURSERY)
     admitted = Patient.objects.filter(discharged_at__isnull=True)
     assert 0.6 * beds.count() <= admitted.count() <= beds.count()
     assert all(p.bed is not None and p.ward is not None and p.bed.ward_id == p.ward.pk for p in admitted)
+    assert not admitted.filter(bed__parent__kind=Zone.Kind.NURSERY).exists()  # mothers are not put in cots
     assert Asset.objects.filter(category="infusion_pump").count() >= 8
-    assert all(a.home_zone is not None and a.home_zone.kind in {"storage", "clean_utility"} for a in Asset.objects.all())
+    assert all(
+        a.home_zone is not None and a.home_zone.kind in {"storage", "clean_utility"} for a in Asset.objects.all()
+    )
     assert {u.username for u in User.objects.all()} >= {"nurse", "charge_nurse", "biomed", "security", "admin"}
     plan_names = {f.code: f.plan_image.name for f in floors.values()}
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tracking.localization.models import PathLossModel, fit_path_loss, fit_range_bias
+from tracking.localization.models import PathLossModel, RangeModel, fit_path_loss, fit_range_bias, fit_read_noise
 from tracking.localization.radiomap import fit_residual_map
 
 ANCHORS = np.array([[0.0, 0.0, 2.3], [20.0, 0.0, 2.3], [20.0, 15.0, 1.2], [0.0, 15.0, 1.2]])
@@ -64,3 +64,27 @@ def test_path_loss_model_rejects_bad_shapes(kwargs: dict[str, np.ndarray], messa
     with pytest.raises(ValueError, match=message):
         PathLossModel(anchors_m=ANCHORS, rssi_1m_dbm=-60.0, offset_db=arrays["offset_db"],
                       exponent=arrays["exponent"], sigma=np.ones(4))
+
+
+def test_read_noise_fit_splits_fast_fading_from_window_shadowing() -> None:
+    rng = np.random.default_rng(14)
+    n_cells = 3000
+    reads = rng.integers(1, 5, n_cells)  # 1-4 reads per (window, receiver), as on real gateways
+    cell = np.repeat(np.arange(n_cells), reads)
+    residual = rng.normal(0, 2.5, n_cells)[cell] + rng.normal(0, 4.0, len(cell))
+    read_db, window_db = fit_read_noise(residual=residual, cell=cell)
+    np.testing.assert_allclose([read_db, window_db], [4.0, 2.5], atol=0.2)
+
+
+def test_noise_var_keeps_the_window_part_when_reads_are_averaged() -> None:
+    model = PathLossModel(anchors_m=ANCHORS, rssi_1m_dbm=-60.0, offset_db=np.zeros(4), exponent=np.full(4, 2.0),
+                          sigma=np.full(4, 4.0), window_sigma_db=2.0)
+    counts = np.array([[1.0, 2.0, 4.0, 0.0]])
+    np.testing.assert_allclose(model.noise_var(counts), [[20.0, 12.0, 8.0, 20.0]])
+    ranges = RangeModel(anchors_m=ANCHORS, bias_m=np.zeros(4), sigma=np.full(4, 0.2))
+    np.testing.assert_allclose(ranges.noise_var(counts), [[0.04, 0.02, 0.01, 0.04]])
+
+
+def test_read_noise_fit_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="need equal"):
+        fit_read_noise(residual=np.zeros(3), cell=np.zeros(4, dtype=np.int64))

@@ -50,3 +50,21 @@ def test_gate_rejects_a_jump(z: list[float], passes: bool) -> None:
 def test_it_rejects_bad_state_shapes() -> None:
     with pytest.raises(ValueError, match="need \\(n, 4\\)"):
         kalman.ConstantVelocity2D(np.zeros((2, 3)), np.zeros((2, 4, 4)), q_m2ps3=1.0)
+
+
+@pytest.mark.parametrize(("q_m2ps3", "dt_s"), [(0.01, 1.0), (0.1, 1.0), (0.05, 0.25)])
+def test_white_acceleration_fit_recovers_q_of_simulated_paths(q_m2ps3: float, dt_s: float) -> None:
+    rng = np.random.default_rng(6)
+    fine_s = 0.01  # simulate finely, fit on the coarser dt_s grid
+    t_s, xy_m = [], []
+    for _ in range(20):
+        v = np.cumsum(rng.normal(0, np.sqrt(q_m2ps3 * fine_s), (20_000, 2)), axis=0)
+        xy_m.append(np.cumsum(v * fine_s, axis=0))
+        t_s.append(np.arange(20_000) * fine_s)
+    q = kalman.fit_white_acceleration(t_s, xy_m, dt_s=dt_s)
+    np.testing.assert_allclose(q, q_m2ps3, rtol=0.1)
+
+
+def test_white_acceleration_fit_rejects_short_paths() -> None:
+    with pytest.raises(ValueError, match="too short"):
+        kalman.fit_white_acceleration([np.array([0.0, 0.5])], [np.zeros((2, 2))], dt_s=1.0)

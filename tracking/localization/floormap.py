@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely  # type: ignore[import-untyped]
-from shapely.geometry import Polygon  # type: ignore[import-untyped]
+import shapely
+from shapely.geometry import Polygon
 
 from ._arrays import Bool, Float, Int, as_float
 

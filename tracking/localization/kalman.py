@@ -7,7 +7,7 @@ R (n, m, m) or (m, m). Pure functions carry the maths; `ConstantVelocity2D` is a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,23 @@ def cv_process_noise(dt_s: Float, q_m2ps3: float) -> Float:
         Q[:, pos, vel] = Q[:, vel, pos] = q_m2ps3 * dt_s**2 / 2
         Q[:, vel, vel] = q_m2ps3 * dt_s
     return Q
+
+
+def fit_white_acceleration(t_s: Sequence[Float], xy_m: Sequence[Float], *, dt_s: float) -> float:
+    """Spectral density q (m^2/s^3) of the white-acceleration model from labelled paths.
+
+    t_s[i] (N_i,) ascending, xy_m[i] (N_i, 2): true positions of path i, resampled every dt_s. With
+    v_k the mean velocity over step k, white acceleration gives  Var(v_{k+1} - v_k) = 2 q dt / 3  per axis.
+    """
+    dv = []
+    for t, xy in zip(t_s, xy_m, strict=True):
+        grid = np.arange(t[0], t[-1], dt_s)
+        p = np.column_stack([np.interp(grid, t, xy[:, 0]), np.interp(grid, t, xy[:, 1])])
+        dv.append(np.diff(np.diff(p, axis=0) / dt_s, axis=0).ravel())
+    dv_all = np.concatenate(dv)
+    if len(dv_all) == 0:
+        raise ValueError(f"paths too short for dt_s={dt_s}: need >= 3 samples")
+    return 1.5 * float(np.mean(dv_all**2)) / dt_s
 
 
 def predict(x: Float, P: Float, F: Float, Q: Float) -> tuple[Float, Float]:

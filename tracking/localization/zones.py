@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import shapely  # type: ignore[import-untyped]
+import shapely
 
 from ._arrays import Bool, Float, Int
 from .floormap import NO_ZONE, FloorMap

@@ -38,7 +38,8 @@ class Command(BaseCommand):
         show = not options["no_progress"] and count >= PROGRESS_FROM_FEATURES
 
         def bar(items: Iterable[T], what: str) -> Iterable[T]:
-            return tqdm(items, desc=what, unit="feature", disable=not show, file=sys.stderr)
+            wrapped: Iterable[T] = tqdm(items, desc=what, unit="feature", disable=not show, file=sys.stderr)
+            return wrapped
 
         try:
             floor_file = parse_floor_file(
