@@ -8,7 +8,7 @@ PORT ?= 8000
 export POSTGRES_USER ?= hospital_iot
 export POSTGRES_PASSWORD ?= hospital_iot
 
-.PHONY: run test setup setup-test demo lint bench-accuracy screenshot
+.PHONY: run test setup setup-test demo lint bench-accuracy bench-localization screenshot
 
 setup:
 	@scripts/bootstrap.sh
@@ -33,3 +33,10 @@ lint: setup
 
 screenshot: demo
 	@scripts/screenshot.sh
+
+# benchmarks: no database; they read the recorded data in ../shared/data (HOSPITAL_IOT_DATA to move it)
+bench-accuracy: setup
+	@$(PY) -m bench.bench_accuracy
+
+bench-localization: setup
+	@$(PY) -m bench.bench_localization

@@ -28,7 +28,7 @@ def roles_sync() -> dict[str, int]:
         granted = [p for p in permissions if any(fnmatchcase(_codes(p), pattern) for pattern in patterns)]
         group.permissions.set(granted)
         counts[role] = len(granted)
-    logger.info("roles synced: %s", counts)
+    logger.debug("roles synced: %s", counts)
     return counts
 
 

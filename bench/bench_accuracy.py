@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracking.localization._arrays import Float, Int
+from tracking.localization._arrays import Bool, Float, Int
 from tracking.localization.kalman import fit_white_acceleration
 from tracking.localization.models import PathLossModel, RangeModel, fit_path_loss, fit_range_bias, fit_read_noise
 from tracking.localization.multilateration import Method
@@ -56,7 +56,7 @@ class Track:
         """True position at times t_s (n,), interpolated between labelled reads.   returns (n, 2)"""
         return np.column_stack([np.interp(t_s, self.t_s, self.truth_xy_m[:, i]) for i in (0, 1)])
 
-    def subset(self, keep: Int | Float, name: str) -> Track:
+    def subset(self, keep: Bool, name: str) -> Track:
         return Track(name, self.t_s[keep], self.receiver[keep], self.value[keep], self.truth_xy_m[keep])
 
 
@@ -212,7 +212,8 @@ def ble_config(train: list[Track]) -> TrackerConfig:
 def run_ble() -> tuple[list[Scored], dict[str, float]]:
     anchors, tracks = load_ble()
     fit_all = global_path_loss(anchors, tracks)  # the baseline's one model, fitted on all data
-    rows, variants = [], {"all heard": [], "4 strongest": []}
+    rows: list[Scored] = []
+    variants: dict[str, list[Float]] = {"all heard": [], "4 strongest": []}
     for track in tracks:
         train = [t for t in tracks if t is not track]  # leave-one-track-out
         live, late = replay(TagTracker(ble_model(anchors, train), ble_config(train)), track, BLE_WINDOW_S)
@@ -295,13 +296,14 @@ def plot(rows: list[Scored], path: Path) -> None:
 
 
 def header(notes: dict[str, float]) -> str:
+    fit = f"RSSI = {notes['A']:.1f} {notes['S']:+.1f} log10(d_3d)"
     return f"""Position error in metres vs the true position at the time each fix refers to; same run.
 BLE: 1 s windows; engine = per-receiver path loss + residual radio map + noise split + q, all calibrated
      leave-one-track-out (a track never calibrates its own evaluation); same settings for every track.
-     baseline = per-second mean RSSI of each receiver -> range by ONE log-distance model fitted on all five
-     tracks, RSSI = {notes['A']:.1f} {notes['S']:+.1f} log10(d_3d) -> trilateration from the {BASELINE_RECEIVERS} strongest receivers
-     (unweighted Gauss-Newton on ranges, receiver heights, kept in the area). Same baseline with the
-     4 strongest: median {notes['4 strongest']:.2f} m; with all receivers heard: {notes['all heard']:.2f} m.
+     baseline = per-second mean RSSI of each receiver -> range by ONE log-distance model fitted on all
+     five tracks, {fit} -> trilateration from the {BASELINE_RECEIVERS} strongest receivers
+     (unweighted Gauss-Newton on ranges, receiver heights, kept in the area). The same baseline with the
+     4 strongest receivers: median {notes['4 strongest']:.2f} m; with all receivers heard: {notes['all heard']:.2f} m.
 UWB: per-anchor bias, noise and q two-fold (each half scored with values from the other half's ground truth);
      baseline = linear least squares on each 4 consecutive raw ranges; engine: one range per update.
 Smoothed = fixed-lag RTS smoother, positions shown late by BLE {BLE_LAG_S:.1f} s, UWB {UWB_LAG_S:.1f} s;

@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from floorplans.floorfile import FloorFileError, parse_floor_file
+from floorplans.floorfile import FloorFileError
 from floorplans.models import Building, Door, Floor, Site, Zone
 from floorplans.selectors import floor_export, zone_nearest, zones_containing, zones_within
 from floorplans.serializers import (
@@ -25,8 +25,7 @@ from floorplans.serializers import (
     ZoneHitSerializer,
     ZoneSerializer,
 )
-from floorplans.services import floor_import
-from readers.models import Reader
+from floorplans.services import floor_file_check, floor_import
 
 IMPORT_PERMISSIONS = [f"{app}.{verb}_{model}" for app, model in (
     ("floorplans", "floor"), ("floorplans", "zone"), ("floorplans", "door"), ("readers", "reader"),
@@ -81,9 +80,7 @@ class FloorViewSet(viewsets.ModelViewSet[Floor]):
             raise PermissionDenied("importing a floor needs the administrator role")
         dry_run = request.query_params.get("dry_run", "").lower() in {"1", "true", "yes"}
         try:
-            floor_file = parse_floor_file(
-                request.data, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
-            )
+            floor_file = floor_file_check(request.data)
             report = floor_import(floor_file=floor_file, dry_run=dry_run)
         except FloorFileError as exc:
             errors = [{"index": e.index, "code": e.code, "reason": e.reason} for e in exc.errors]

@@ -13,7 +13,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from floorplans.calibration import fit_affine
-from floorplans.floorfile import FeatureError, FloorFile, FloorFileError, FloorHeader, ReaderSpec, ZoneSpec
+from floorplans.floorfile import (
+    FeatureError,
+    FloorFile,
+    FloorFileError,
+    FloorHeader,
+    ReaderSpec,
+    ZoneSpec,
+    parse_floor_file,
+)
 from floorplans.geometry import FLOOR_SRID
 from floorplans.models import Building, Door, Floor, Site, Zone
 from readers.models import Antenna, Reader
@@ -53,6 +61,13 @@ class _DryRun(Exception):
 def _geos(shape: Any) -> Any:
     """A shapely geometry as a GEOS geometry in floor metres (Any: it fills typed geometry fields)."""
     return GEOSGeometry(memoryview(shape.wkb), srid=FLOOR_SRID)
+
+
+def floor_file_check(document: Any, *, progress: Progress[Any] | None = None) -> FloorFile:
+    """Check a floor document against the zone and reader kinds this installation knows; raise FloorFileError."""
+    return parse_floor_file(
+        document, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values), progress=progress
+    )
 
 
 def floor_import(

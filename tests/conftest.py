@@ -14,6 +14,8 @@ from rest_framework.test import APIClient
 
 from accounts import roles
 from accounts.services import user_create_with_role
+from floorplans.models import Floor
+from floorplans.services import floor_file_check, floor_import
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -32,6 +34,12 @@ def load_fixture() -> LoadFixture:
 def floor_doc(load_fixture: LoadFixture) -> dict[str, Any]:
     """A small valid floor file (3 North test ward): a fresh deep copy each time, safe to break."""
     return copy.deepcopy(load_fixture("floors/small_ward.geojson"))
+
+
+@pytest.fixture
+def floor(db: None, floor_doc: dict[str, Any]) -> Floor:
+    """The small test floor imported into the real PostGIS."""
+    return floor_import(floor_file=floor_file_check(floor_doc)).floor
 
 
 def _persona(username: str, role: str) -> User:

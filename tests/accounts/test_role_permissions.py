@@ -11,9 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts import roles
 from accounts.services import token_for, user_create_with_role
-from floorplans.floorfile import parse_floor_file
-from floorplans.models import Floor, Zone
-from floorplans.services import floor_import
+from floorplans.models import Floor
 from readers.models import Reader
 
 pytestmark = pytest.mark.django_db
@@ -22,14 +20,6 @@ PERSONAS = {
     "nurse": roles.NURSE, "charge_nurse": roles.CHARGE_NURSE, "biomed": roles.BIOMED,
     "security_officer": roles.SECURITY, "administrator": roles.ADMINISTRATOR,
 }
-
-
-@pytest.fixture
-def floor(floor_doc: dict[str, Any]) -> Floor:
-    floor_file = parse_floor_file(
-        floor_doc, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
-    )
-    return floor_import(floor_file=floor_file).floor
 
 
 def _user(persona: str) -> User:

@@ -9,20 +9,10 @@ from rest_framework.test import APIClient
 
 from accounts import roles
 from accounts.services import user_create_with_role
-from floorplans.floorfile import parse_floor_file
 from floorplans.models import Floor, Zone
-from floorplans.services import floor_import
-from readers.models import Reader
+from floorplans.services import floor_file_check, floor_import
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def floor(floor_doc: dict[str, Any]) -> Floor:
-    floor_file = parse_floor_file(
-        floor_doc, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
-    )
-    return floor_import(floor_file=floor_file).floor
 
 
 @pytest.fixture
@@ -99,9 +89,7 @@ def test_it_refuses_a_parent_zone_from_another_floor(
         if f["properties"]["feature"] == "reader":
             f["properties"]["code"] += "-L5"
     other = floor_import(
-        floor_file=parse_floor_file(
-            floor_doc, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
-        )
+        floor_file=floor_file_check(floor_doc)
     ).floor
     body = {
         "floor": floor.pk,

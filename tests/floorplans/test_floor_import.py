@@ -13,10 +13,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from floorplans.floorfile import FloorFileError, parse_floor_file
+from floorplans.floorfile import FloorFileError
 from floorplans.models import Building, Door, Floor, Site, Zone
 from floorplans.selectors import floor_export
-from floorplans.services import floor_import
+from floorplans.services import floor_file_check, floor_import
 from readers.models import Antenna, Reader
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ Doc = dict[str, Any]
 
 
 def _parse(doc: Doc) -> Any:
-    return parse_floor_file(doc, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values))
+    return floor_file_check(doc)
 
 
 def _counts() -> dict[str, int]:

@@ -10,22 +10,16 @@ from django.test import Client
 
 from accounts import roles
 from accounts.services import user_create_with_role
-from floorplans.floorfile import parse_floor_file
-from floorplans.models import Floor, Zone
+from floorplans.models import Floor
 from floorplans.plans import plan_render_for_floor
-from floorplans.services import floor_import
-from readers.models import Reader
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("drawn_floor")]
 
 
 @pytest.fixture
-def floor(floor_doc: dict[str, Any], settings: Any, tmp_path: Any) -> Floor:
+def drawn_floor(floor: Floor, settings: Any, tmp_path: Any) -> Floor:
+    """The test floor with its plan drawn into a temporary media folder."""
     settings.MEDIA_ROOT = tmp_path
-    floor_file = parse_floor_file(
-        floor_doc, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
-    )
-    floor = floor_import(floor_file=floor_file).floor
     plan_render_for_floor(floor=floor)
     return floor
 

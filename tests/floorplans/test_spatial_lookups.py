@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
 
-from floorplans.floorfile import parse_floor_file
 from floorplans.models import Floor, Zone
 from floorplans.selectors import KnnDistance, floor_point, zone_nearest, zones_containing, zones_within
-from floorplans.services import floor_import
-from readers.models import Reader
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def floor(floor_doc: dict[str, Any]) -> Floor:
-    floor_file = parse_floor_file(
-        floor_doc, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
-    )
-    return floor_import(floor_file=floor_file).floor
 
 
 @pytest.mark.parametrize(

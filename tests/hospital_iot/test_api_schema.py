@@ -36,3 +36,9 @@ def test_the_browsable_docs_load_without_a_cdn(client: Client) -> None:
 def test_the_health_endpoint_reports_postgis(client: Client) -> None:
     body = client.get("/health/").json()
     assert body["status"] == "ok" and body["postgis"].startswith("3.")
+
+
+@pytest.mark.django_db
+def test_the_docs_and_schema_need_a_login(client: Client) -> None:
+    assert client.get("/api/schema/").status_code in {401, 403}
+    assert client.get("/api/docs/").status_code in {401, 403}

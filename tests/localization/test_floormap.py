@@ -33,7 +33,7 @@ def test_wall_jump_is_blocked_but_the_door_path_is_allowed(dt_s: float, blocked:
 
 
 def test_moving_through_an_open_door_is_allowed() -> None:
-    xy, zone, blocked = FLOOR.constrain_move(np.array([[1.0, 2.5]]), np.array([[1.0, 1.5]]), np.array([1.0]))
+    _, zone, blocked = FLOOR.constrain_move(np.array([[1.0, 2.5]]), np.array([[1.0, 1.5]]), np.array([1.0]))
     assert not blocked[0] and zone[0] == 2
 
 

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -5,7 +7,7 @@ from tracking.localization import kalman
 from tracking.localization.models import RangeModel
 from tracking.localization.multilateration import Method
 from tracking.localization.smoother import LagBuffer, interpolate_at, rts_smooth
-from tracking.localization.tracker import TagTracker, TrackerConfig
+from tracking.localization.tracker import Fixes, TagTracker, TrackerConfig
 from tracking.localization.window import ReadWindow
 
 ANCHORS = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])
@@ -104,17 +106,25 @@ def ranges_window(tag_xy: dict[str, np.ndarray], t_s: float, rng: np.random.Gene
     return ReadWindow.of(tags, rx, t, r)
 
 
+def errors(fixes: Fixes, path: dict[str, Callable[[float], np.ndarray]]) -> list[float]:
+    """Distance of each fix from its tag's path at the fix time (reads come 0.015 s after the step on average)."""
+    return [float(np.hypot(*(xy - path[str(g)](t - 0.015))))
+            for g, xy, t in zip(fixes.tag_id, fixes.xy_m, fixes.t_s, strict=True)]
+
+
 def test_it_reports_smoothed_fixes_lag_seconds_late_and_closer_to_the_truth() -> None:
     rng = np.random.default_rng(24)
     model = RangeModel(anchors_m=ANCHORS, bias_m=np.zeros(4), sigma=np.full(4, 0.3))
     tracker = TagTracker(model, TrackerConfig(q_m2ps3=0.01, smoother_lag_s=3.0))
-    path = {"a": lambda t: np.array([1.0 + 0.5 * t, 2.0]), "b": lambda t: np.array([8.0, 1.0 + 0.4 * t])}
-    live, late = [], []
+    path: dict[str, Callable[[float], np.ndarray]] = {
+        "a": lambda t: np.array([1.0 + 0.5 * t, 2.0]), "b": lambda t: np.array([8.0, 1.0 + 0.4 * t])}
+    live: list[float] = []
+    late: list[float] = []
     for step in range(16):
         fixes = tracker.step(ranges_window({tag: f(step) for tag, f in path.items()}, float(step), rng))
         smooth = tracker.smoothed(fixes.tag_id)
-        live += [np.hypot(*(xy - path[str(g)](t - 0.015))) for g, xy, t in zip(fixes.tag_id, fixes.xy_m, fixes.t_s)]
-        late += [np.hypot(*(xy - path[str(g)](t - 0.015))) for g, xy, t in zip(smooth.tag_id, smooth.xy_m, smooth.t_s)]
+        live += errors(fixes, path)
+        late += errors(smooth, path)
         if step >= 3:
             np.testing.assert_allclose(smooth.t_s, fixes.t_s - 3.0)
             assert set(smooth.method.tolist()) == {Method.SMOOTHED}

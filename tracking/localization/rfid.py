@@ -56,7 +56,8 @@ class PortalDetector:
 
     def update(self, tag_id: Str, antenna: Int, t_s: Float) -> list[Crossing]:
         """Feed one window of reads (any order); return the crossings, oldest first."""
-        side = np.where(antenna == self.inside_antenna, INSIDE, np.where(antenna == self.outside_antenna, OUTSIDE, NO_SIDE))
+        outside = np.where(antenna == self.outside_antenna, OUTSIDE, NO_SIDE)
+        side = np.where(antenna == self.inside_antenna, INSIDE, outside)
         keep = side != NO_SIDE
         order = np.lexsort((t_s[keep], tag_id[keep]))
         tags, sides, times = tag_id[keep][order], side[keep][order], t_s[keep][order]

@@ -43,7 +43,7 @@ def interpolate_at(t_s: Float, x: Float, P: Float, t_out_s: Float) -> tuple[Floa
     """
     n, T = t_s.shape
     before = np.where(np.isnan(t_s), False, t_s <= t_out_s[:, None] + 1e-9)
-    ok = before.any(axis=1)
+    ok: Bool = np.asarray(before.any(axis=1))
     j = np.where(ok, T - 1 - np.argmax(before[:, ::-1], axis=1), 0)  # last step at or before t_out
     k = np.minimum(j + 1, T - 1)
     rows = np.arange(n)

@@ -122,8 +122,8 @@ class TagTracker:
         else report a proximity fix without a track."""
         fresh = ~np.isin(window.tag_id, self.tag_id)  # reads of tags with no track yet
         p = self._pending
-        merged = ReadWindow(*(np.concatenate([a, b[fresh]]) for a, b in
-                              ((p.tag_id, window.tag_id), (p.receiver, window.receiver), (p.t_s, window.t_s), (p.value, window.value))))
+        pairs = ((p.tag_id, window.tag_id), (p.receiver, window.receiver), (p.t_s, window.t_s), (p.value, window.value))
+        merged = ReadWindow(*(np.concatenate([a, b[fresh]]) for a, b in pairs))
         recent = merged.t_s >= (merged.t_s.max(initial=-np.inf) - self.config.init_window_s)
         merged = ReadWindow(merged.tag_id[recent], merged.receiver[recent], merged.t_s[recent], merged.value[recent])
         pend = aggregate(merged, n_receivers=len(self.model.anchors_m), last_t_s={})
@@ -158,7 +158,8 @@ class TagTracker:
         z, valid, counts = agg.z[sel], agg.valid[sel], agg.counts[sel]
         dt_s = agg.t_s[sel] - self.t_s[rows]
         F = kalman.cv_transition(dt_s)
-        x_pred, P_pred = kalman.predict(self.x[rows], self.P[rows], F, kalman.cv_process_noise(dt_s, self.config.q_m2ps3))
+        Q = kalman.cv_process_noise(dt_s, self.config.q_m2ps3)
+        x_pred, P_pred = kalman.predict(self.x[rows], self.P[rows], F, Q)
         sigma2 = np.where(valid, self.model.noise_var(counts), 1.0)
         R = sigma2[:, :, None] * np.eye(valid.shape[1])
         h = measurement_fn(self.model, valid)
@@ -190,7 +191,8 @@ class TagTracker:
             raise ValueError(f"unknown tags: {tag_id[rows < 0].tolist()}")
         dt_s = np.maximum(t_s - self.t_s[rows], 0.0)
         F = kalman.cv_transition(dt_s)
-        x_pred, P_pred = kalman.predict(self.x[rows], self.P[rows], F, kalman.cv_process_noise(dt_s, self.config.q_m2ps3))
+        Q = kalman.cv_process_noise(dt_s, self.config.q_m2ps3)
+        x_pred, P_pred = kalman.predict(self.x[rows], self.P[rows], F, Q)
         x, P = x_pred, P_pred
         ok = kalman.gate(x, P, xy_m, kalman.POSITION_H, cov_m2, chi2=self.config.chi2_gate)
         self.rejections[rows] = np.where(ok, 0, self.rejections[rows] + 1)
@@ -237,8 +239,8 @@ class TagTracker:
         rows = rows[rows >= 0]
         t_s, xy, cov, ok = self.history.smoothed(rows, self.config.smoother_lag_s)
         rows = rows[ok]
-        return Fixes(tag_id=self.tag_id[rows], t_s=t_s[ok], xy_m=self._clamp(xy[ok]), accuracy_m=accuracy_radius_m(cov[ok]),
-                     method=np.full(len(rows), Method.SMOOTHED, dtype=np.int64),
+        return Fixes(tag_id=self.tag_id[rows], t_s=t_s[ok], xy_m=self._clamp(xy[ok]),
+                     accuracy_m=accuracy_radius_m(cov[ok]), method=np.full(len(rows), Method.SMOOTHED, dtype=np.int64),
                      stationary=self.t_s[rows] - self.still_since_s[rows] >= self.config.stationary_after_s)
 
     def _clamp(self, xy_m: Float) -> Float:

@@ -60,7 +60,8 @@ class Aggregate:
 def aggregate(window: ReadWindow, *, n_receivers: int, last_t_s: dict[str, float]) -> Aggregate:
     """Mean reading per (tag, receiver); drops duplicates and reads at or before a tag's last update."""
     if window.receiver.size and (window.receiver.min() < 0 or window.receiver.max() >= n_receivers):
-        raise ValueError(f"receiver indices must be in [0, {n_receivers}), got {window.receiver.min()}..{window.receiver.max()}")
+        got = f"{window.receiver.min()}..{window.receiver.max()}"
+        raise ValueError(f"receiver indices must be in [0, {n_receivers}), got {got}")
     keys = np.rec.fromarrays([window.tag_id, window.receiver, window.t_s])
     _, first = np.unique(keys, return_index=True)
     duplicates = len(window.tag_id) - len(first)

@@ -10,12 +10,10 @@ from typing import Any, TypeVar
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from floorplans.floorfile import FloorFileError, parse_floor_file
+from floorplans.floorfile import FloorFileError
 from floorplans.floorfile.parse import load_floor_document
-from floorplans.models import Zone
 from floorplans.plans import plan_render_for_floor
-from floorplans.services import floor_import, floor_set_plan_image
-from readers.models import Reader
+from floorplans.services import floor_file_check, floor_import, floor_set_plan_image
 
 T = TypeVar("T")
 PROGRESS_FROM_FEATURES = 200  # smaller files are done before a bar would be seen
@@ -42,10 +40,7 @@ class Command(BaseCommand):
             return wrapped
 
         try:
-            floor_file = parse_floor_file(
-                document, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values),
-                progress=lambda items: bar(items, "checking"),
-            )
+            floor_file = floor_file_check(document, progress=lambda items: bar(items, "checking"))
             report = floor_import(
                 floor_file=floor_file, dry_run=options["dry_run"], progress=lambda items: bar(items, "writing")
             )

@@ -16,12 +16,10 @@ from accounts.demo import DEMO_LOGINS, DEMO_MACHINE
 from accounts.services import roles_sync, token_for, user_create_with_role
 from floorplans.demo.inventory import demo_assets, demo_patients
 from floorplans.demo.layout import demo_floors
-from floorplans.floorfile import parse_floor_file
 from floorplans.models import Floor, Zone
 from floorplans.plans import plan_render_for_floor
-from floorplans.services import floor_import
+from floorplans.services import floor_file_check, floor_import
 from infusion.services import patient_admit
-from readers.models import Reader
 from tracking.services import asset_register
 
 
@@ -54,9 +52,7 @@ class Command(BaseCommand):
         self.stdout.write(f"API token of '{machine.username}': {token_for(user=machine)}")
 
     def _floor(self, document: dict[str, Any], *, redraw: bool) -> Floor:
-        floor_file = parse_floor_file(
-            document, zone_kinds=frozenset(Zone.Kind.values), reader_kinds=frozenset(Reader.Kind.values)
-        )
+        floor_file = floor_file_check(document)
         floor = floor_import(floor_file=floor_file).floor
         drawn = plan_render_for_floor(floor=floor, force=redraw)
         self.stdout.write(
