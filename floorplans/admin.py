@@ -6,14 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+from django import forms
 from django.contrib import admin
 from django.contrib.gis.db import models as gis_models
 from django.db.models import Field
 from django.forms import Textarea
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from floorplans.calibration import fit_affine
 from floorplans.models import Building, Door, Floor, Site, Zone
+from floorplans.services import floor_calibrate
 
 GEOMETRY_AS_TEXT: Mapping[type[Field[Any, Any]], Mapping[str, Any]] = {
     gis_models.PolygonField: {"widget": Textarea(attrs={"rows": 3, "cols": 80})},
@@ -40,11 +45,38 @@ class BuildingAdmin(admin.ModelAdmin[Building]):
     list_filter = ["site"]
 
 
+class FloorForm(forms.ModelForm[Floor]):
+    class Meta:
+        model = Floor
+        fields = [
+            "building", "code", "level", "name", "width_m", "height_m", "plan_image", "control_points",
+            "geo_origin_lat", "geo_origin_lon", "geo_rotation_deg",
+        ]
+
+    def clean_control_points(self) -> list[dict[str, float]]:
+        """Control points as [{"px","py","x_m","y_m"}, ...] that define a transform (or none)."""
+        points = self.cleaned_data["control_points"] or []
+        if not points:
+            return []
+        try:
+            rows = [{key: float(p[key]) for key in ("px", "py", "x_m", "y_m")} for p in points]
+            fit_affine(np.array([[p["px"], p["py"]] for p in rows]), np.array([[p["x_m"], p["y_m"]] for p in rows]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise forms.ValidationError(f'need [{{"px": .., "py": .., "x_m": .., "y_m": ..}}, ...]: {exc}') from exc
+        return rows
+
+
 @admin.register(Floor)
 class FloorAdmin(admin.ModelAdmin[Floor]):
+    form = FloorForm
     list_display = ["name", "code", "level", "building", "width_m", "height_m", "calibrated"]
     list_filter = ["building"]
     readonly_fields = ["plan_preview", "plan_affine", "plan_residual_m"]
+
+    def save_model(self, request: HttpRequest, obj: Floor, form: forms.ModelForm[Floor], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if obj.control_points:
+            floor_calibrate(floor=obj, control_points=obj.control_points)
 
     @admin.display(boolean=True)
     def calibrated(self, floor: Floor) -> bool:

@@ -10,22 +10,26 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from floorplans.calibration import CalibrationError
 from floorplans.floorfile import FloorFileError
 from floorplans.models import Building, Door, Floor, Site, Zone
 from floorplans.selectors import floor_export, zone_nearest, zones_containing, zones_within
 from floorplans.serializers import (
     BuildingSerializer,
+    CalibrateSerializer,
     DoorSerializer,
     FloorSerializer,
+    PlanImageSerializer,
     PointQuerySerializer,
     SiteSerializer,
     ZoneHitSerializer,
     ZoneSerializer,
 )
-from floorplans.services import floor_file_check, floor_import
+from floorplans.services import floor_calibrate, floor_file_check, floor_import, floor_set_plan_image
 
 IMPORT_PERMISSIONS = [f"{app}.{verb}_{model}" for app, model in (
     ("floorplans", "floor"), ("floorplans", "zone"), ("floorplans", "door"), ("readers", "reader"),
@@ -60,6 +64,29 @@ class FloorViewSet(viewsets.ModelViewSet[Floor]):
 
     def get_queryset(self) -> QuerySet[Floor]:
         return _filtered(Floor.objects.select_related("building__site"), self.request, "building", "level")
+
+    @extend_schema(request=CalibrateSerializer, responses=FloorSerializer)
+    @action(detail=True, methods=["post"])
+    def calibrate(self, request: Request, pk: str) -> Response:
+        """Fit the plan image's pixel<->metre map from >= 2 control points; the residual comes back."""
+        floor = self.get_object()
+        body = CalibrateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            floor_calibrate(floor=floor, control_points=body.validated_data["control_points"])
+        except CalibrationError as exc:
+            return Response({"control_points": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(FloorSerializer(floor).data)
+
+    @extend_schema(request={"multipart/form-data": PlanImageSerializer}, responses=FloorSerializer)
+    @action(detail=True, methods=["put"], url_path="plan", parser_classes=[MultiPartParser])
+    def plan(self, request: Request, pk: str) -> Response:
+        """Upload the floor's plan image (PNG or JPEG); calibrate it afterwards."""
+        floor = self.get_object()
+        body = PlanImageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        floor_set_plan_image(floor=floor, image=body.validated_data["plan_image"].read())
+        return Response(FloorSerializer(floor).data)
 
     @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("wgs84", bool)])
     @action(detail=True, methods=["get"])

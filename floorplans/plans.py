@@ -33,6 +33,6 @@ def plan_render_for_floor(*, floor: Floor, force: bool = False) -> bool:
         return False
     buffer = io.BytesIO()
     render_plan(document).save(buffer, format="PNG", optimize=True)
-    floor_set_plan_image(floor=floor, png=buffer.getvalue(), name=name)
+    floor_set_plan_image(floor=floor, image=buffer.getvalue(), name=name)
     floor_calibrate(floor=floor, control_points=points)
     return True

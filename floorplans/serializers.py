@@ -116,3 +116,18 @@ class ZoneHitSerializer(serializers.ModelSerializer[Zone]):
     def get_distance_m(self, zone: Zone) -> float | None:
         distance = getattr(zone, "distance", None)
         return round(distance.m, 3) if distance is not None else None
+
+
+class ControlPointSerializer(serializers.Serializer[Any]):
+    px = serializers.FloatField()
+    py = serializers.FloatField()
+    x_m = serializers.FloatField()
+    y_m = serializers.FloatField()
+
+
+class CalibrateSerializer(serializers.Serializer[Any]):
+    control_points = ControlPointSerializer(many=True, min_length=2)  # type: ignore[call-arg]
+
+
+class PlanImageSerializer(serializers.Serializer[Any]):
+    plan_image = serializers.ImageField()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import numpy as np
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.files.base import ContentFile
 from django.db import transaction
+from PIL import Image
 
 from floorplans.calibration import fit_affine
 from floorplans.floorfile import (
@@ -236,11 +238,27 @@ def floor_calibrate(*, floor: Floor, control_points: list[dict[str, float]]) -> 
     return residual_m
 
 
-def floor_set_plan_image(*, floor: Floor, png: bytes, name: str | None = None) -> Floor:
-    """Store a plan image for the floor (replacing the old file)."""
+PLAN_FORMATS = {"PNG": "png", "JPEG": "jpg"}
+
+
+def plan_image_check(image: bytes) -> str:
+    """The file extension of a PNG or JPEG plan image; ValueError for anything else."""
+    try:
+        with Image.open(io.BytesIO(image)) as probe:
+            probe.verify()
+            extension = PLAN_FORMATS.get(probe.format or "")
+    except (OSError, SyntaxError) as exc:  # Pillow's errors for truncated or non-image data
+        raise ValueError(f"the plan is not a readable image: {exc}") from exc
+    if extension is None:
+        raise ValueError("the plan must be a PNG or JPEG image")
+    return extension
+
+
+def floor_set_plan_image(*, floor: Floor, image: bytes, name: str | None = None) -> Floor:
+    """Store a PNG or JPEG plan image for the floor, replacing the old file; ValueError if it is neither."""
+    extension = plan_image_check(image)
     if floor.plan_image:
         floor.plan_image.delete(save=False)
-    floor.plan_image.save(
-        name or f"{floor.building.site.code}-{floor.building.code}-{floor.code}.png", ContentFile(png)
-    )
+    stem = f"{floor.building.site.code}-{floor.building.code}-{floor.code}"
+    floor.plan_image.save(name or f"{stem}.{extension}", ContentFile(image))
     return floor

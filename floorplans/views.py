@@ -72,4 +72,4 @@ def floor_plan_image(request: HttpRequest, floor_id: int) -> FileResponse:
     floor = get_object_or_404(Floor, pk=floor_id)
     if not floor.plan_image:
         raise Http404("this floor has no plan image")
-    return FileResponse(floor.plan_image.open("rb"), content_type="image/png")
+    return FileResponse(floor.plan_image.open("rb"))  # content type from the file name (.png / .jpg)

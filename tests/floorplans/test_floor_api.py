@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from rest_framework.test import APIClient
 
 from accounts import roles
@@ -130,3 +133,44 @@ def test_it_creates_a_reader_with_its_antennas(admin_api: APIClient, floor: Floo
 def test_it_filters_readers_by_floor_and_kind(admin_api: APIClient, floor: Floor) -> None:
     listed = admin_api.get("/api/readers/", {"floor": str(floor.pk), "kind": "ble_gateway"}).json()
     assert [r["code"] for r in listed["results"]] == ["BLE-101"]
+
+
+def test_it_calibrates_a_floor_from_control_points(admin_api: APIClient, floor: Floor) -> None:
+    points = [{"px": 0, "py": 800, "x_m": 0, "y_m": 0}, {"px": 1200, "py": 0, "x_m": 30, "y_m": 20},
+              {"px": 1200, "py": 800, "x_m": 30, "y_m": 0}]
+    response = admin_api.post(f"/api/floors/{floor.pk}/calibrate/", {"control_points": points}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["plan_residual_m"] == pytest.approx(0.0, abs=1e-9)
+    assert response.json()["plan_affine"] == pytest.approx([0.025, 0.0, 0.0, 0.0, -0.025, 20.0], abs=1e-9)
+    collinear = [{"px": i, "py": i, "x_m": i, "y_m": i} for i in range(3)]
+    refused = admin_api.post(f"/api/floors/{floor.pk}/calibrate/", {"control_points": collinear}, format="json")
+    assert refused.status_code == 400 and "collinear" in refused.content.decode()
+    too_few = admin_api.post(f"/api/floors/{floor.pk}/calibrate/", {"control_points": points[:1]}, format="json")
+    assert too_few.status_code == 400
+
+
+def test_it_takes_a_plan_image_upload(admin_api: APIClient, floor: Floor, settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), "white").save(buffer, format="PNG")
+    upload = SimpleUploadedFile("plan.png", buffer.getvalue(), content_type="image/png")
+    response = admin_api.put(f"/api/floors/{floor.pk}/plan/", {"plan_image": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    assert response.json()["plan_url"] == f"/floors/{floor.pk}/plan.png"
+    junk = SimpleUploadedFile("plan.png", b"not an image", content_type="image/png")
+    refused = admin_api.put(f"/api/floors/{floor.pk}/plan/", {"plan_image": junk}, format="multipart")
+    assert refused.status_code == 400
+
+
+def test_the_admin_recalibrates_a_floor_when_its_control_points_change(client: Any, floor: Floor) -> None:
+    client.force_login(user_create_with_role(username="admin", role=roles.ADMINISTRATOR, password="pw"))
+    url = f"/admin/floorplans/floor/{floor.pk}/change/"
+    form = {"building": floor.building_id, "code": "L3", "level": 3, "name": "3 North", "width_m": 30,
+            "height_m": 20, "geo_rotation_deg": 0, "plan_image": "",
+            "control_points": '[{"px": 0, "py": 200, "x_m": 0, "y_m": 0}, {"px": 300, "py": 0, "x_m": 30, "y_m": 20}]'}
+    assert client.post(url, form).status_code == 302
+    floor.refresh_from_db()
+    assert floor.plan_affine == pytest.approx([0.1, 0.0, 0.0, 0.0, -0.1, 20.0], abs=1e-9)
+    form["control_points"] = '[{"px": 0, "py": 0}]'
+    page = client.post(url, form)
+    assert page.status_code == 200 and "need [" in page.content.decode()

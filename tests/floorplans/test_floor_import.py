@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from PIL import Image
 
 from floorplans.floorfile import FloorFileError
 from floorplans.models import Building, Door, Floor, Site, Zone
@@ -172,3 +173,20 @@ def test_the_export_command_writes_a_file_the_import_command_reads(floor_doc: Do
     assert _parse(json.loads(target.read_text())) == _parse(floor_doc)
     with pytest.raises(CommandError, match=r"no floor 'TST/A/L9'; known floors: \d+ = TST/A/L3"):
         call_command("export_floor", "TST/A/L9")
+
+
+def test_the_command_attaches_a_plan_image_and_refuses_a_file_that_is_not_one(
+    floor_doc: Doc, tmp_path: Path, settings: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    fake = tmp_path / "plan.png"
+    fake.write_text("not an image")
+    with pytest.raises(CommandError, match=r"plan\.png: the plan is not a readable image"):
+        call_command("import_floor", str(_write(tmp_path, floor_doc)), "--plan-image", str(fake))
+    assert Floor.objects.count() == 0  # checked before anything was written
+    real = tmp_path / "real.jpg"
+    Image.new("RGB", (600, 400), "white").save(real, format="JPEG")
+    call_command("import_floor", str(_write(tmp_path, floor_doc)), "--plan-image", str(real), stdout=io.StringIO())
+    floor = Floor.objects.get(code="L3")
+    assert (floor.plan_image.name or "").endswith("TST-A-L3.jpg")
+    assert (floor.plan_image.width, floor.plan_image.height) == (600, 400)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from floorplans.floorfile import FloorFileError
 from floorplans.floorfile.parse import load_floor_document
 from floorplans.plans import plan_render_for_floor
-from floorplans.services import floor_file_check, floor_import, floor_set_plan_image
+from floorplans.services import floor_file_check, floor_import, floor_set_plan_image, plan_image_check
 
 T = TypeVar("T")
 PROGRESS_FROM_FEATURES = 200  # smaller files are done before a bar would be seen
@@ -31,6 +31,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
+        plan: bytes | None = None
+        if options["plan_image"]:
+            try:
+                plan = options["plan_image"].read_bytes()
+                plan_image_check(plan)
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"{options['plan_image']}: {exc}\nNothing was written.") from exc
         document = self._load(path)
         count = len(document.get("features", [])) if isinstance(document, dict) else 0
         show = not options["no_progress"] and count >= PROGRESS_FROM_FEATURES
@@ -50,8 +57,8 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if options["dry_run"]:
             return
-        if options["plan_image"]:
-            floor_set_plan_image(floor=report.floor, png=options["plan_image"].read_bytes())
+        if plan is not None:
+            floor_set_plan_image(floor=report.floor, image=plan)
             self.stdout.write(f"plan image: {report.floor.plan_image.name}")
         elif options["render_plan"]:
             plan_render_for_floor(floor=report.floor)
