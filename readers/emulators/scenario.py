@@ -1,0 +1,136 @@
+"""The movement scenario the emulators share: people and equipment walking the demo hospital.
+
+Staff walk errands between rooms, utilities and the nurse station; equipment is parked in its store
+and now and then taken to a patient room or the dirty utility; infants stay in a mother room or the
+nursery and are carried between them. Routes go through doorways (FloorGraph), at walking speed.
+Deterministic for a seed; thread-safe (every emulator asks for positions from its own thread).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from readers.emulators.floorgraph import FloorGraph
+
+STEP_S = 0.2
+
+# per kind: (speed range m/s, dwell range s, zone kinds it goes to, chance to go home instead)
+BEHAVIOUR: dict[str, tuple[tuple[float, float], tuple[float, float], frozenset[str], float]] = {
+    "staff": ((1.1, 1.4), (15.0, 90.0), frozenset({"room", "bay", "nurse_station", "clean_utility",
+                                                  "dirty_utility", "medication_room", "storage", "nursery",
+                                                  "treatment_room", "pharmacy", "workshop", "office"}), 0.2),
+    "asset": ((0.9, 1.2), (60.0, 600.0), frozenset({"room", "bay", "dirty_utility", "treatment_room"}), 0.5),
+    "infant": ((0.7, 0.9), (60.0, 900.0), frozenset({"room", "nursery"}), 0.3),
+    "other": ((0.8, 1.2), (30.0, 300.0), frozenset({"room", "corridor", "waiting", "lobby"}), 0.3),
+}
+
+
+@dataclass(frozen=True)
+class ScenarioTag:
+    """A tag the scenario moves: what carries it (kind), on which floor, and where it belongs."""
+
+    tag_id: str
+    tech: str  # rfid | ble | uwb
+    kind: str  # staff | asset | infant | other
+    floor_code: str
+    home_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class TagPosition:
+    tag_id: str
+    tech: str
+    floor_code: str
+    x_m: float
+    y_m: float
+    zone: str
+
+
+@dataclass
+class _Walker:
+    tag: ScenarioTag
+    zone: str
+    xy: np.ndarray
+    speed_mps: float
+    dwell_until_s: float
+    waypoints: list[tuple[float, float]] = field(default_factory=list)
+    target: str = ""
+
+
+class Scenario:
+    def __init__(self, graphs: dict[str, FloorGraph], tags: list[ScenarioTag], *, seed: int, start_s: float) -> None:
+        self.graphs = graphs
+        self.rng = np.random.default_rng(seed)
+        self.now_s = start_s
+        self._lock = threading.Lock()
+        self.walkers = [self._place(tag) for tag in tags if tag.floor_code in graphs]
+
+    def _behaviour(self, tag: ScenarioTag) -> tuple[tuple[float, float], tuple[float, float], frozenset[str], float]:
+        return BEHAVIOUR.get(tag.kind, BEHAVIOUR["other"])
+
+    def _place(self, tag: ScenarioTag) -> _Walker:
+        graph = self.graphs[tag.floor_code]
+        (v0, v1), (d0, d1), kinds, _ = self._behaviour(tag)
+        zone = tag.home_zone if tag.home_zone in graph.zones else self._pick(graph, kinds)
+        xy = np.array(graph.random_point(zone, self.rng))
+        dwell = self.now_s + float(self.rng.uniform(0, d1))  # not everyone sets off at once
+        return _Walker(tag, zone, xy, float(self.rng.uniform(v0, v1)), dwell, target=zone)
+
+    def _pick(self, graph: FloorGraph, kinds: frozenset[str]) -> str:
+        candidates = sorted(code for code, kind in graph.kinds.items() if kind in kinds and code in graph.zones)
+        if not candidates:
+            candidates = sorted(graph.zones)
+        return str(candidates[int(self.rng.integers(len(candidates)))])
+
+    def advance(self, t_s: float) -> None:
+        """Move everyone forward to t_s (never backwards) in fixed steps."""
+        with self._lock:
+            while self.now_s + STEP_S <= t_s:
+                self.now_s += STEP_S
+                for walker in self.walkers:
+                    self._step(walker)
+
+    def _step(self, walker: _Walker) -> None:
+        if walker.waypoints:
+            self._walk(walker, walker.speed_mps * STEP_S)
+        elif self.now_s >= walker.dwell_until_s:
+            self._set_off(walker)
+
+    def _set_off(self, walker: _Walker) -> None:
+        graph = self.graphs[walker.tag.floor_code]
+        _, _, kinds, home_chance = self._behaviour(walker.tag)
+        home = walker.tag.home_zone
+        go_home = home in graph.zones and walker.zone != home and self.rng.random() < home_chance
+        target = home if go_home and home is not None else self._pick(graph, kinds)
+        goal_xy = graph.random_point(target, self.rng)
+        walker.waypoints = graph.waypoints(walker.zone, target, (float(walker.xy[0]), float(walker.xy[1])), goal_xy)
+        walker.target = target
+        walker.dwell_until_s = float("inf")
+
+    def _walk(self, walker: _Walker, distance_m: float) -> None:
+        while walker.waypoints and distance_m > 0:
+            goal = np.array(walker.waypoints[0])
+            gap = goal - walker.xy
+            length = float(np.hypot(*gap))
+            if length <= distance_m:
+                walker.xy, distance_m = goal, distance_m - length
+                walker.waypoints.pop(0)
+            else:
+                walker.xy = walker.xy + gap * (distance_m / length)
+                distance_m = 0.0
+        if not walker.waypoints:
+            _, (d0, d1), _, _ = self._behaviour(walker.tag)
+            walker.zone = walker.target
+            walker.dwell_until_s = self.now_s + float(self.rng.uniform(d0, d1))
+
+    def positions(self, t_s: float) -> list[TagPosition]:
+        """Where every tag is at t_s (advancing the scenario to it first)."""
+        self.advance(t_s)
+        with self._lock:
+            return [
+                TagPosition(w.tag.tag_id, w.tag.tech, w.tag.floor_code, float(w.xy[0]), float(w.xy[1]), w.zone)
+                for w in self.walkers
+            ]
