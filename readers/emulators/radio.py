@@ -62,10 +62,21 @@ def receivers_of(document: dict[str, Any]) -> list[Receiver]:
         x, y = feature["geometry"]["coordinates"]
         hardware = props.get("hardware_id") or short_id(props["code"], 4 if props["kind"] == "uwb_anchor" else 12)
         if props["kind"] == "llrp_reader":
-            out += [Receiver(props["code"], "llrp_reader", floor, (a["x_m"], a["y_m"], a.get("height_m", 2.4)),
-                             antenna=a["port"], hardware_id=hardware) for a in props.get("antennas", [])]
+            out += [
+                Receiver(
+                    props["code"],
+                    "llrp_reader",
+                    floor,
+                    (a["x_m"], a["y_m"], a.get("height_m", 2.4)),
+                    antenna=a["port"],
+                    hardware_id=hardware,
+                )
+                for a in props.get("antennas", [])
+            ]
         else:
-            out.append(Receiver(props["code"], props["kind"], floor, (x, y, props.get("height_m", 2.5)), None, hardware))
+            out.append(
+                Receiver(props["code"], props["kind"], floor, (x, y, props.get("height_m", 2.5)), None, hardware)
+            )
     return out
 
 
@@ -103,11 +114,16 @@ class RadioWorld:
         ble_tags = [tag for tag in tags if tag.tech == "ble"]
         rows, receivers, distance_m, walls = self._pairs(ble_tags, "ble_gateway", BLE_MAX_RANGE_M)
         rng = self._rng(t_s, "ble")
-        rssi = (BLE_TX_1M_DBM - 10 * BLE_PATH_LOSS_EXPONENT * np.log10(np.maximum(distance_m, 0.1))
-                - BLE_WALL_LOSS_DB * np.minimum(walls, 4) + rng.normal(0, BLE_SHADOWING_DB, len(rows)))
+        rssi = (
+            BLE_TX_1M_DBM
+            - 10 * BLE_PATH_LOSS_EXPONENT * np.log10(np.maximum(distance_m, 0.1))
+            - BLE_WALL_LOSS_DB * np.minimum(walls, 4)
+            + rng.normal(0, BLE_SHADOWING_DB, len(rows))
+        )
         return [
             BleSighting(receivers[j].code, ble_tags[i].tag_id, round(float(value), 1), tx_power_dbm=int(BLE_TX_1M_DBM))
-            for (i, j, _), value in zip(rows, rssi, strict=True) if value >= BLE_SENSITIVITY_DBM
+            for (i, j, _), value in zip(rows, rssi, strict=True)
+            if value >= BLE_SENSITIVITY_DBM
         ]
 
     def uwb(self, tags: list[TagPosition], t_s: float) -> list[UwbRange]:
@@ -117,9 +133,15 @@ class RadioWorld:
         rng = self._rng(t_s, "uwb")
         measured = distance_m + UWB_WALL_BIAS_M * walls + rng.normal(0, UWB_NOISE_M, len(rows))
         return [
-            UwbRange(receivers[j].code, receivers[j].hardware_id, receivers[j].xyz_m, uwb_tags[i].tag_id,
-                     round(max(float(value), 0.0), 3))
-            for (i, j, _), value, crossed in zip(rows, measured, walls, strict=True) if crossed <= UWB_MAX_WALLS
+            UwbRange(
+                receivers[j].code,
+                receivers[j].hardware_id,
+                receivers[j].xyz_m,
+                uwb_tags[i].tag_id,
+                round(max(float(value), 0.0), 3),
+            )
+            for (i, j, _), value, crossed in zip(rows, measured, walls, strict=True)
+            if crossed <= UWB_MAX_WALLS
         ]
 
     def rfid(self, reader_code: str, tags: list[TagPosition], t_s: float) -> list[RfidSighting]:
@@ -127,7 +149,7 @@ class RadioWorld:
         rfid_tags = [tag for tag in tags if tag.tech == "rfid"]
         rows, receivers, distance_m, walls = self._pairs(rfid_tags, "llrp_reader", RFID_FIELD_M)
         rng = self._rng(t_s, reader_code)
-        read = rng.random(len(rows)) < np.clip(1.2 - distance_m / RFID_FIELD_M, 0.0, 1.0) * 0.5 ** walls
+        read = rng.random(len(rows)) < np.clip(1.2 - distance_m / RFID_FIELD_M, 0.0, 1.0) * 0.5**walls
         rssi = -35.0 - 20 * np.log10(np.maximum(distance_m, 0.3)) - 6.0 * walls + rng.normal(0, 1.5, len(rows))
         phase = (4 * np.pi * distance_m / RFID_WAVELENGTH_M + rng.normal(0, 0.1, len(rows))) % (2 * np.pi)
         return [

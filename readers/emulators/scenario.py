@@ -73,7 +73,7 @@ class Scenario:
 
     def _place(self, tag: ScenarioTag) -> _Walker:
         graph = self.graphs[tag.floor_code]
-        (v0, v1), (d0, d1), kinds, _ = self._behaviour(tag)
+        (v0, v1), (_, d1), kinds, _ = self._behaviour(tag)
         zone = tag.home_zone if tag.home_zone in graph.zones else self._pick(graph, kinds)
         xy = np.array(graph.random_point(zone, self.rng))
         dwell = self.now_s + float(self.rng.uniform(0, d1))  # not everyone sets off at once

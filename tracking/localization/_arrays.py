@@ -39,8 +39,13 @@ def offsets_3d(xy_m: Float, anchors_m: Float, tag_height_m: float) -> Float:
     """Vectors anchor -> tag in 3-D.
 
     xy_m : (n, 2)      anchors_m : (k, 2|3)      returns : (n, k, 3)
+
+    Stored component-major (a view of (3, n, k)), so v[..., i] is a contiguous (n, k) plane: the
+    batched solvers work plane by plane, and numpy is slow on a last axis of length 2 or 3.
     """
     a_xy, a_z = horizontal_and_height(anchors_m)
-    d_xy = xy_m[:, None, :] - a_xy[None, :, :]
-    d_z = np.broadcast_to((tag_height_m - a_z)[None, :, None], (len(xy_m), len(a_xy), 1))
-    return np.concatenate([d_xy, d_z], axis=2)
+    v = np.empty((3, len(xy_m), len(a_xy)))
+    np.subtract(xy_m[:, 0, None], a_xy[None, :, 0], out=v[0])
+    np.subtract(xy_m[:, 1, None], a_xy[None, :, 1], out=v[1])
+    v[2] = tag_height_m - a_z
+    return np.moveaxis(v, 0, -1)

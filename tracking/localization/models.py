@@ -39,7 +39,8 @@ class MeasurementModel(Protocol):
 def distances_3d_m(xy_m: Float, anchors_m: Float, tag_height_m: float) -> tuple[Float, Float]:
     """3-D tag-anchor distances (n, k), floored at 0.1 m, and the offsets (n, k, 3)."""
     v = offsets_3d(xy_m, anchors_m, tag_height_m)
-    return np.maximum(np.linalg.norm(v, axis=2), MIN_DISTANCE_M), v
+    dx, dy, dz = v[..., 0], v[..., 1], v[..., 2]  # contiguous planes (see offsets_3d)
+    return np.maximum(np.sqrt(dx * dx + dy * dy + dz * dz), MIN_DISTANCE_M), v
 
 
 @dataclass(frozen=True)

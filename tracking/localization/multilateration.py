@@ -48,17 +48,69 @@ def accuracy_radius_m(cov_m2: Float) -> Float:
     return np.asarray(np.sqrt(np.maximum(np.trace(cov_m2, axis1=1, axis2=2), 0.0)), dtype=np.float64)
 
 
+def normal_2x2(w: Float, J: Float) -> tuple[Float, Float, Float]:
+    """J' W J of every row as its three distinct entries a, b, c of [[a, b], [b, c]].
+
+    w (n, k), J (n, k, 2)   returns three (n,); closed form on (n, k) planes, no (n, 2, 2) stacks
+    """
+    Jx, Jy = J[..., 0], J[..., 1]
+    wJx = w * Jx
+    return np.einsum("nk,nk->n", wJx, Jx), np.einsum("nk,nk->n", wJx, Jy), np.einsum("nk,nk->n", w * Jy, Jy)
+
+
+def pinv_2x2(a: Float, b: Float, c: Float) -> Float:
+    """Pseudo-inverse of symmetric PSD [[a, b], [b, c]] per row, as np.linalg.pinv (cutoff 1e-15 lambda_max).
+
+    full rank: [[c, -b], [-b, a]] / (ac - b^2);  rank 1 (M = lambda v v'): v v' / lambda = M / lambda^2;  zero: 0
+    a, b, c (n,)   returns (n, 2, 2)
+    """
+    lam_max = 0.5 * (a + c) + np.hypot(0.5 * (a - c), b)
+    det = a * c - b * b
+    full = det > 1e-15 * lam_max**2  # lambda_min = det / lambda_max
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(full, 1.0 / det, np.where(lam_max > 0, 1.0 / lam_max**2, 0.0))
+    out = np.empty((len(a), 2, 2))
+    out[:, 0, 0] = np.where(full, c, a) * scale
+    out[:, 1, 1] = np.where(full, a, c) * scale
+    out[:, 0, 1] = out[:, 1, 0] = np.where(full, -b, b) * scale
+    return out
+
+
 def gdop(model: MeasurementModel, xy_m: Float, valid: Bool) -> Float:
-    """Geometric dilution of precision sqrt(trace((J'J)^-1)) with unit-normalised Jacobian rows."""
+    """Geometric dilution of precision sqrt(trace((J'J)^-1)) with unit-normalised Jacobian rows; inf where
+    the anchors heard fix no position (all bearings parallel: collinear or coincident anchors, 1 anchor)."""
     _, J = model.predict(xy_m)
-    J = J / np.maximum(np.linalg.norm(J, axis=2, keepdims=True), 1e-12) * valid[..., None]
-    return np.asarray(np.sqrt(np.trace(np.linalg.pinv(np.swapaxes(J, 1, 2) @ J), axis1=1, axis2=2)), dtype=np.float64)
+    unit = valid / np.maximum(np.hypot(J[..., 0], J[..., 1]), 1e-12)
+    a, b, c = normal_2x2(unit * unit, J)
+    det = a * c - b * b  # trace(M^-1) = (a + c) / det
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.where(det > 1e-12 * (a + c) ** 2, np.sqrt((a + c) / det), np.inf), dtype=np.float64)
 
 
 def _check(model: MeasurementModel, z: Float, valid: Bool, xy0_m: Float) -> None:
     k = len(model.anchors_m)
     if z.ndim != 2 or z.shape[1] != k or valid.shape != z.shape or xy0_m.shape != (len(z), 2):
         raise ValueError(f"z {z.shape}, valid {valid.shape}, xy0_m {xy0_m.shape}: need (n, {k}), (n, {k}), (n, 2)")
+
+
+def irls_step(model: MeasurementModel, z: Float, w0: Float, xy_m: Float, *, huber_k: float) -> tuple[Float, Float]:
+    """One robust Gauss-Newton step for every row: Huber weights at xy, then (J'WJ) dx = J'W r, capped at MAX_STEP_M.
+
+    z, w0 (n, k): readings and base weights 1/sigma^2 (0 where unheard)   xy_m (n, 2)
+    returns the new xy (n, 2) and the length of the step taken (n,) m
+    """
+    z_hat, J = model.predict(xy_m)
+    r = z - z_hat  # unheard anchors carry w0 = 0 and drop out below
+    w = w0 * np.minimum(1.0, huber_k / np.maximum(np.abs(r) * np.sqrt(w0), 1e-12))  # Huber IRLS weights
+    a, b, c = normal_2x2(w, J)
+    a, c = a + 1e-9, c + 1e-9
+    wr = w * r
+    gx, gy = np.einsum("nk,nk->n", wr, J[..., 0]), np.einsum("nk,nk->n", wr, J[..., 1])
+    det = a * c - b * b  # [[a, b], [b, c]] dx = g in closed form
+    dx, dy = (c * gx - b * gy) / det, (a * gy - b * gx) / det
+    length_m = np.hypot(dx, dy)
+    scale = np.minimum(1.0, MAX_STEP_M / np.maximum(length_m, 1e-12))
+    return xy_m + np.column_stack([dx, dy]) * scale[:, None], length_m * scale
 
 
 def gauss_newton(
@@ -70,29 +122,30 @@ def gauss_newton(
     counts: Float | None = None,
     huber_k: float = 1.5,
     iterations: int = 10,
+    max_iterations: int = 50,
+    tol_m: float = 1e-5,
 ) -> tuple[Float, Float]:
     """Robust weighted least squares  min_x sum_k w_k rho((z_k - h_k(x)) / sigma_k)  by IRLS Gauss-Newton.
 
     counts (n, k): reads averaged into each z; weight 1 / model.noise_var(counts). Huber rho, threshold huber_k.
+    Every row takes `iterations` steps together; the few rows still moving by more than tol_m then go on
+    alone, up to max_iterations (IRLS converges only linearly while Huber down-weights a reading).
     Returns xy (n, 2) and its covariance (J' W J)^-1 (n, 2, 2).
     """
     _check(model, z, valid, xy0_m)
     w0 = valid / model.noise_var(np.ones(z.shape) if counts is None else counts)
     z = np.where(valid, z, 0.0)
-    xy = xy0_m.copy()
+    xy, moved_m = xy0_m.copy(), np.full(len(z), np.inf)
     for _ in range(iterations):
-        z_hat, J = model.predict(xy)
-        r = np.where(valid, z - z_hat, 0.0)
-        u = np.abs(r) * np.sqrt(w0)  # standardised residual
-        w = w0 * np.minimum(1.0, huber_k / np.maximum(u, 1e-12))
-        A = np.einsum("nk,nki,nkj->nij", w, J, J) + 1e-9 * np.eye(2)
-        g = np.einsum("nk,nki,nk->ni", w, J, r)
-        step = np.linalg.solve(A, g[..., None])[..., 0]  # (J'WJ) dx = J'W r
-        norm = np.linalg.norm(step, axis=1, keepdims=True)
-        xy = xy + step * np.minimum(1.0, MAX_STEP_M / np.maximum(norm, 1e-12))
-    z_hat, J = model.predict(xy)
-    cov = np.linalg.pinv(np.einsum("nk,nki,nkj->nij", w0, J, J))
-    return xy, cov
+        xy, moved_m = irls_step(model, z, w0, xy, huber_k=huber_k)
+    slow = np.flatnonzero(moved_m > tol_m)
+    for _ in range(max_iterations - iterations):
+        if len(slow) == 0:
+            break
+        xy[slow], moved_m = irls_step(model, z[slow], w0[slow], xy[slow], huber_k=huber_k)
+        slow = slow[moved_m > tol_m]
+    _, J = model.predict(xy)
+    return xy, pinv_2x2(*normal_2x2(w0, J))
 
 
 def locate(
