@@ -143,7 +143,7 @@ def _reader_feature(reader: Reader, project: Any) -> dict[str, Any]:
         "calibration": reader.calibration,
         "antennas": [_antenna(antenna) for antenna in reader.antennas.all()],
     }
-    props.update({key: value for key in ("address", "topic") if (value := getattr(reader, key))})
+    props.update({key: value for key in ("address", "topic", "hardware_id") if (value := getattr(reader, key))})
     (point,) = project([reader.position.coords])
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": point}, "properties": props}
 

@@ -18,6 +18,9 @@ class Reader(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     protocol = models.CharField(max_length=64, help_text="adapter name, e.g. rfid_llrp, ble_espresense")
+    hardware_id = models.CharField(
+        max_length=64, blank=True, help_text="what the device calls itself: gateway MAC, UWB anchor id, reader serial"
+    )
     address = models.CharField(max_length=200, blank=True, help_text="host:port for TCP readers")
     topic = models.CharField(max_length=200, blank=True, help_text="MQTT topic for gateways")
     floor = models.ForeignKey(Floor, on_delete=models.CASCADE, related_name="readers")
@@ -55,3 +58,28 @@ class Antenna(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader.code}#{self.port}"
+
+
+class ReaderHealth(models.Model):
+    """How a reader is doing, as `run_readers` last saw it (one row per reader, updated every few seconds)."""
+
+    class State(models.TextChoices):
+        UNKNOWN = "unknown"
+        ONLINE = "online"
+        OFFLINE = "offline"
+
+    reader = models.OneToOneField(Reader, on_delete=models.CASCADE, related_name="health")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.UNKNOWN)
+    state_since = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    reads_per_s = models.FloatField(default=0.0)
+    reads_total = models.BigIntegerField(default=0)
+    drops = models.JSONField(default=dict, blank=True, help_text="dropped payloads by reason")
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "reader health"
+
+    def __str__(self) -> str:
+        return f"{self.reader.code}: {self.state}"

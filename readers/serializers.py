@@ -31,6 +31,7 @@ class ReaderSerializer(serializers.ModelSerializer[Reader]):
             "name",
             "kind",
             "protocol",
+            "hardware_id",
             "address",
             "topic",
             "floor",

@@ -7,6 +7,8 @@ left out when they have no value.
 
 from __future__ import annotations
 
+import zlib
+
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,12 +205,23 @@ def _antenna(antenna: Antenna) -> dict[str, Any]:
     }
 
 
+def hardware_id(reader: Reader) -> str:
+    """The id the device reports itself by, stable for its code: a gateway's MAC (Minew-style
+    AC233FC0xxxx), a UWB anchor's 4-hex-digit short id, an RFID reader's serial."""
+    digest = zlib.crc32(reader.code.encode())
+    if reader.kind == "ble_gateway":
+        return f"AC233FC0{digest & 0xFFFF:04X}"
+    if reader.kind == "uwb_anchor":
+        return f"{digest & 0xFFFF:04X}"
+    return f"SN{digest:08X}"
+
+
 def _reader_feature(reader: Reader) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "feature": "reader", "code": reader.code, "name": reader.name, "kind": reader.kind,
         "protocol": reader.protocol, "height_m": reader.height_m, "enabled": True,
     }
-    _optional(properties, address=reader.address, topic=reader.topic)
+    _optional(properties, address=reader.address, topic=reader.topic, hardware_id=hardware_id(reader))
     if reader.calibration:
         properties["calibration"] = dict(reader.calibration)
     if reader.antennas:

@@ -192,6 +192,7 @@ def _parse_reader(fields: FieldReader, raw: Any, extent: Polygon | None, kinds: 
     spec = ReaderSpec(
         fields.index or 0, code, name, kind, protocol, point if point is not None else Point(0, 0),
         address=fields.text("address", required=False), topic=fields.text("topic", required=False),
+        hardware_id=fields.text("hardware_id", required=False),
         height_m=fields.number("height_m", required=False, default=2.5, low=0.0, high=30.0) or 0.0,
         enabled=fields.boolean("enabled", default=True), calibration=calibration, antennas=antennas,
     )

@@ -68,6 +68,7 @@ class ReaderSpec:
     point: Point
     address: str = ""
     topic: str = ""
+    hardware_id: str = ""
     height_m: float = 2.5
     enabled: bool = True
     calibration: dict[str, float] = field(default_factory=dict)

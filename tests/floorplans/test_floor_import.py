@@ -190,3 +190,9 @@ def test_the_command_attaches_a_plan_image_and_refuses_a_file_that_is_not_one(
     floor = Floor.objects.get(code="L3")
     assert (floor.plan_image.name or "").endswith("TST-A-L3.jpg")
     assert (floor.plan_image.width, floor.plan_image.height) == (600, 400)
+
+
+def test_it_keeps_the_hardware_ids_devices_report_themselves_by(floor_doc: Doc) -> None:
+    floor_import(floor_file=_parse(floor_doc))
+    assert dict(Reader.objects.exclude(hardware_id="").values_list("code", "hardware_id")) == {
+        "UWB-1": "0CA8", "BLE-101": "AC233FC00101"}
