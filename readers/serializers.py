@@ -8,7 +8,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from floorplans.serializers import GeometryField
-from readers.models import Antenna, Reader
+from readers.models import Antenna, Reader, ReaderHealth
 
 
 class AntennaSerializer(serializers.ModelSerializer[Antenna]):
@@ -19,9 +19,18 @@ class AntennaSerializer(serializers.ModelSerializer[Antenna]):
         fields = ["port", "position", "height_m", "facing_deg", "zone", "door", "side"]
 
 
+class ReaderHealthSerializer(serializers.ModelSerializer[ReaderHealth]):
+    class Meta:
+        model = ReaderHealth
+        fields = ["state", "state_since", "last_read_at", "reads_per_s", "reads_total", "drops", "last_error",
+                  "updated_at"]
+        read_only_fields = fields
+
+
 class ReaderSerializer(serializers.ModelSerializer[Reader]):
     position = GeometryField("Point")
     antennas = AntennaSerializer(many=True, required=False)
+    health = ReaderHealthSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Reader
@@ -40,6 +49,7 @@ class ReaderSerializer(serializers.ModelSerializer[Reader]):
             "enabled",
             "calibration",
             "antennas",
+            "health",
         ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
