@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from shapely.geometry import Polygon, box  # type: ignore[import-untyped]
+from shapely.geometry import Polygon, box
 
 from tracking.localization.floormap import NO_ZONE, Door, FloorMap, choose_floor
 from tracking.localization.zones import ZoneHysteresis

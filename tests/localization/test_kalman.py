@@ -56,7 +56,8 @@ def test_it_rejects_bad_state_shapes() -> None:
 def test_white_acceleration_fit_recovers_q_of_simulated_paths(q_m2ps3: float, dt_s: float) -> None:
     rng = np.random.default_rng(6)
     fine_s = 0.01  # simulate finely, fit on the coarser dt_s grid
-    t_s, xy_m = [], []
+    t_s: list[np.ndarray] = []
+    xy_m: list[np.ndarray] = []
     for _ in range(20):
         v = np.cumsum(rng.normal(0, np.sqrt(q_m2ps3 * fine_s), (20_000, 2)), axis=0)
         xy_m.append(np.cumsum(v * fine_s, axis=0))

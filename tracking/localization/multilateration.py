@@ -16,6 +16,7 @@ from .models import MeasurementModel, RangeModel
 
 MIN_ANCHORS = 3
 MAX_STEP_M = 5.0
+MAX_GDOP = 10.0  # beyond this the anchors heard barely fix the position (near-collinear, all on one side)
 
 
 class Method(enum.IntEnum):
@@ -93,11 +94,11 @@ def _check(model: MeasurementModel, z: Float, valid: Bool, xy0_m: Float) -> None
         raise ValueError(f"z {z.shape}, valid {valid.shape}, xy0_m {xy0_m.shape}: need (n, {k}), (n, {k}), (n, 2)")
 
 
-def irls_step(model: MeasurementModel, z: Float, w0: Float, xy_m: Float, *, huber_k: float) -> tuple[Float, Float]:
+def irls_step(model: MeasurementModel, z: Float, w0: Float, xy_m: Float, *, huber_k: float) -> Float:
     """One robust Gauss-Newton step for every row: Huber weights at xy, then (J'WJ) dx = J'W r, capped at MAX_STEP_M.
 
     z, w0 (n, k): readings and base weights 1/sigma^2 (0 where unheard)   xy_m (n, 2)
-    returns the new xy (n, 2) and the length of the step taken (n,) m
+    returns the new xy (n, 2)
     """
     z_hat, J = model.predict(xy_m)
     r = z - z_hat  # unheard anchors carry w0 = 0 and drop out below
@@ -108,9 +109,8 @@ def irls_step(model: MeasurementModel, z: Float, w0: Float, xy_m: Float, *, hube
     gx, gy = np.einsum("nk,nk->n", wr, J[..., 0]), np.einsum("nk,nk->n", wr, J[..., 1])
     det = a * c - b * b  # [[a, b], [b, c]] dx = g in closed form
     dx, dy = (c * gx - b * gy) / det, (a * gy - b * gx) / det
-    length_m = np.hypot(dx, dy)
-    scale = np.minimum(1.0, MAX_STEP_M / np.maximum(length_m, 1e-12))
-    return xy_m + np.column_stack([dx, dy]) * scale[:, None], length_m * scale
+    scale = np.minimum(1.0, MAX_STEP_M / np.maximum(np.hypot(dx, dy), 1e-12))
+    return np.asarray(xy_m + np.column_stack([dx, dy]) * scale[:, None], dtype=np.float64)
 
 
 def gauss_newton(
@@ -122,28 +122,20 @@ def gauss_newton(
     counts: Float | None = None,
     huber_k: float = 1.5,
     iterations: int = 10,
-    max_iterations: int = 50,
-    tol_m: float = 1e-5,
 ) -> tuple[Float, Float]:
     """Robust weighted least squares  min_x sum_k w_k rho((z_k - h_k(x)) / sigma_k)  by IRLS Gauss-Newton.
 
     counts (n, k): reads averaged into each z; weight 1 / model.noise_var(counts). Huber rho, threshold huber_k.
-    Every row takes `iterations` steps together; the few rows still moving by more than tol_m then go on
-    alone, up to max_iterations (IRLS converges only linearly while Huber down-weights a reading).
+    A fixed number of steps for every row (IRLS converges only linearly while Huber down-weights a reading,
+    so a few rows in a hundred stop short of the minimum by up to centimetres).
     Returns xy (n, 2) and its covariance (J' W J)^-1 (n, 2, 2).
     """
     _check(model, z, valid, xy0_m)
     w0 = valid / model.noise_var(np.ones(z.shape) if counts is None else counts)
     z = np.where(valid, z, 0.0)
-    xy, moved_m = xy0_m.copy(), np.full(len(z), np.inf)
+    xy = xy0_m.copy()
     for _ in range(iterations):
-        xy, moved_m = irls_step(model, z, w0, xy, huber_k=huber_k)
-    slow = np.flatnonzero(moved_m > tol_m)
-    for _ in range(max_iterations - iterations):
-        if len(slow) == 0:
-            break
-        xy[slow], moved_m = irls_step(model, z[slow], w0[slow], xy[slow], huber_k=huber_k)
-        slow = slow[moved_m > tol_m]
+        xy = irls_step(model, z, w0, xy, huber_k=huber_k)
     _, J = model.predict(xy)
     return xy, pinv_2x2(*normal_2x2(w0, J))
 
@@ -156,10 +148,12 @@ def locate(
     counts: Float | None = None,
     proximity_accuracy_m: float = 5.0,
 ) -> Solution:
-    """Fixes for every tag of a window, with a fallback for tags heard by fewer than 3 anchors.
+    """Fixes for every tag of a window, with a fallback for tags heard by fewer than 3 anchors or by
+    anchors whose geometry fixes no position (GDOP > MAX_GDOP or infinite: collinear, coincident).
 
     The model's closeness(z) (1/range^2, linear RSSI power) weights the centroid that seeds
-    Gauss-Newton and is the proximity estimate for tags with 1-2 anchors.
+    Gauss-Newton and is the proximity estimate (Method.PROXIMITY, accuracy proximity_accuracy_m) of
+    those tags.
     """
     z = as_float(z, name="z", ndim=2)
     closeness = np.where(valid, model.closeness(np.where(valid, z, 0.0)), 0.0)
@@ -168,7 +162,7 @@ def locate(
     xy0 = np.where(n_valid[:, None] > 0, xy0, 0.0)
     xy, cov = gauss_newton(model, z, valid, xy0, counts=counts)
     accuracy = accuracy_radius_m(cov)
-    few = n_valid < MIN_ANCHORS
+    few = (n_valid < MIN_ANCHORS) | ~(gdop(model, xy, valid) <= MAX_GDOP)
     xy[few] = xy0[few]
     accuracy[few] = proximity_accuracy_m
     cov[few] = np.eye(2) * proximity_accuracy_m**2 / 2
