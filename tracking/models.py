@@ -41,6 +41,10 @@ class TrackedObject(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=200)
     tag = models.OneToOneField(Tag, null=True, blank=True, on_delete=models.SET_NULL, related_name="tracked_object")
+    home_zone = models.ForeignKey(
+        Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="home_objects",
+        help_text="where it belongs: a staff member's ward station, an infant's mother's room, a pump's store",
+    )
 
     class Meta:
         ordering = ["kind", "name"]

@@ -12,14 +12,16 @@ from tracking.models import Asset, Tag, TrackedObject
 
 
 @transaction.atomic
-def tracked_object_tag(*, kind: str, name: str, tag_id: str, tech: str, tag_model: str = "") -> TrackedObject:
-    """The tracked object carrying tag `tag_id` (created, or renamed if it exists)."""
+def tracked_object_tag(
+    *, kind: str, name: str, tag_id: str, tech: str, tag_model: str = "", home_zone: Zone | None = None
+) -> TrackedObject:
+    """The tracked object carrying tag `tag_id` (created, or updated if it exists)."""
     tag, _ = Tag.objects.update_or_create(tag_id=tag_id, defaults={"tech": tech, "model": tag_model})
     obj = TrackedObject.objects.select_for_update().filter(tag=tag).first()
     if obj is None:
-        return TrackedObject.objects.create(kind=kind, name=name, tag=tag)
-    obj.kind, obj.name = kind, name
-    obj.save(update_fields=["kind", "name"])
+        return TrackedObject.objects.create(kind=kind, name=name, tag=tag, home_zone=home_zone)
+    obj.kind, obj.name, obj.home_zone = kind, name, home_zone
+    obj.save(update_fields=["kind", "name", "home_zone"])
     return obj
 
 
@@ -32,7 +34,9 @@ def asset_register(
 ) -> Asset:
     """Register (or update, by asset number) a piece of equipment and its tag."""
     label = Asset.Category(category).label
-    obj = tracked_object_tag(kind=TrackedObject.Kind.ASSET, name=f"{label} {asset_number}", tag_id=tag_id, tech=tech)
+    obj = tracked_object_tag(
+        kind=TrackedObject.Kind.ASSET, name=f"{label} {asset_number}", tag_id=tag_id, tech=tech, home_zone=home_zone
+    )
     asset, _ = Asset.objects.update_or_create(
         asset_number=asset_number,
         defaults={

@@ -7,9 +7,8 @@ left out when they have no value.
 
 from __future__ import annotations
 
-import zlib
-
 import math
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -166,8 +166,9 @@ def _add_anchor(plan: FloorPlan, ward: str, x_m: float, y_m: float, where: str) 
     x_m, y_m = clear_spot(plan, x_m, y_m, door_clearance_m=0.4)  # on the wall, not in a doorway
     number = 1 + sum(1 for reader in plan.readers.values() if reader.kind == "uwb_anchor")
     code = f"UWB-{ward}-{number:02d}"
-    plan.add_reader(Reader(code, f"UWB anchor {number:02d} ({where})", "uwb_anchor", "uwb_dwm1001", x_m, y_m,
-                           UWB_HEIGHT_M, calibration=dict(UWB_CALIBRATION), topic=f"uwb/{code}/ranges"))
+    # the ward's UWB gateway publishes every tag's ranges to all anchors as JSON on uwb/<tag>/ranges
+    plan.add_reader(Reader(code, f"UWB anchor {number:02d} ({where})", "uwb_anchor", "uwb_mqtt", x_m, y_m,
+                           UWB_HEIGHT_M, calibration=dict(UWB_CALIBRATION), topic="uwb/+/ranges"))
 
 
 def add_corridor_anchors(plan: FloorPlan, ward: str, *, x0_m: float, x1_m: float, y0_m: float, y1_m: float) -> None:

@@ -151,3 +151,35 @@ def demo_patients(floors: list[dict[str, Any]], *, today: date) -> list[DemoPati
                 )
             )
     return patients
+
+
+@dataclass(frozen=True, slots=True)
+class DemoWearer:
+    """A tag worn by a person: a staff badge (BLE) or an infant's ankle tag (UWB)."""
+
+    kind: str  # staff | infant
+    name: str
+    tag_id: str
+    tech: str
+    home_zone: str  # zone code
+
+
+def demo_wearers(floors: list[dict[str, Any]]) -> list[DemoWearer]:
+    """Six staff badges per ward (home: the nurse station) and, on a maternity ward, six infants with
+    UWB tags (home: the nursery, or the mother rooms)."""
+    wearers: list[DemoWearer] = []
+    for doc in floors:
+        stations = _zones(doc, "nurse_station")
+        for ward in _zones(doc, "ward"):
+            home = next((z for z in stations if z.get("ward") == ward["code"]), None)
+            if home is None:
+                continue
+            for i in range(1, 7):
+                tag = f"AC233FB{len(wearers) + 1:05X}"
+                wearers.append(DemoWearer("staff", f"Staff badge {ward['code']}-{i:02d}", tag, "ble", home["code"]))
+        nurseries = _zones(doc, "nursery")
+        rooms = [z for z in _zones(doc, "room")][:5]
+        for i, home in enumerate((nurseries[:1] + rooms)[:6] if nurseries else []):
+            where = home["name"]
+            wearers.append(DemoWearer("infant", f"Infant {i + 1} ({where})", f"B{i + 1:03X}", "uwb", home["code"]))
+    return wearers

@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_LOGINS, DEMO_MACHINE
 from accounts.services import roles_sync, token_for, user_create_with_role
-from floorplans.demo.inventory import demo_assets, demo_patients
+from floorplans.demo.inventory import demo_assets, demo_patients, demo_wearers
 from floorplans.demo.layout import demo_floors
 from floorplans.models import Floor, Zone
 from floorplans.plans import plan_render_for_floor
 from floorplans.services import floor_file_check, floor_import
 from infusion.services import patient_admit
-from tracking.services import asset_register
+from tracking.services import asset_register, tracked_object_tag
 
 
 class Command(BaseCommand):
@@ -40,11 +40,18 @@ class Command(BaseCommand):
             for asset in assets:
                 fields = {k: getattr(asset, k) for k in asset.__slots__ if k not in {"department", "home_zone"}}
                 asset_register(**fields, department=zones[asset.department], home_zone=zones[asset.home_zone])
+            wearers = demo_wearers(documents)
+            for wearer in wearers:
+                tracked_object_tag(kind=wearer.kind, name=wearer.name, tag_id=wearer.tag_id, tech=wearer.tech,
+                                   home_zone=zones[wearer.home_zone])
             patients = demo_patients(documents, today=today)
             for patient in patients:
                 patient_admit(mrn=patient.mrn, family_name=patient.family_name, given_name=patient.given_name,
                               sex=patient.sex, birth_date=patient.birth_date, bed=zones[patient.bed])
-        self.stdout.write(f"equipment: {len(assets)} assets with tags; patients: {len(patients)} in beds")
+        self.stdout.write(
+            f"equipment: {len(assets)} assets with tags; {len(wearers)} staff badges and infant tags; "
+            f"patients: {len(patients)} in beds"
+        )
         for login in DEMO_LOGINS:
             user_create_with_role(username=login["username"], role=login["role"], password=login["password"],
                                   first_name=login["first_name"], last_name=login["last_name"])

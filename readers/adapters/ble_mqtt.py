@@ -1,0 +1,342 @@
+"""BLE gateways over MQTT (and HTTP POST): the shared parser contract and helpers, and the MQTT I/O base.
+
+Each vendor format lives in its own file (`ble_espresense`, `ble_omg`, `ble_minew`, `ble_ingics`,
+`ble_aprilbrother`, `ble_kontakt`; the protocol name is the module name): a pure `parse_<format>` with
+the `BleParser` signature below, and a three-line adapter class on top of `BleMqttAdapter`.
+
+**One adapter serves every gateway of one format on one broker topic.** The supervisor builds
+`ReaderSettings` for it like this: `protocol` = the format, `topic` = the subscription (MQTT wildcards
+allowed; ESPresense and OMG have defaults), and `options`:
+
+* `mqtt_host` / `mqtt_port` (default 127.0.0.1:1883), optional `mqtt_username` / `mqtt_password`, `qos` (0);
+* `gateways`: `{gateway identifier: Reader.code}` for every gateway Reader row of that format, where the
+  identifier is what the format carries: the gateway's BLE MAC (Minew, Ingics, April Brother; any MAC
+  spelling), the room topic level (ESPresense), the gateway-name topic level (OpenMQTTGateway/Theengs),
+  the `sourceId` (Kontakt.io). Keys are normalized with `gateway_key` (MACs to 12 upper-case hex digits,
+  other names stripped and lower-cased). A lone gateway may instead give `options["gateway_id"]`,
+  which maps to `settings.code`.
+
+Messages from a gateway that is not in the table are dropped as `unknown_reader`, counted under that
+gateway's identifier (so the log names it); the adapter keeps running. Drops that cannot be pinned on a
+known gateway (garbled payloads) are counted under `source` (the adapter's code, or `http:<protocol>`).
+Records that are valid but not tag sightings (Ingics heartbeats, ESPresense room status) are dropped as
+`unknown_format`. Every well-formed advertisement is kept as a sighting, beacon or not: the tag registry
+downstream decides which MACs are ours.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from readers.adapters.backoff import Backoff
+from readers.adapters.base import ADAPTERS, ReaderAdapter, ReaderError, ReaderSettings
+from readers.adapters.ble_adv import AdvError, Advert, decode_adv, norm_mac
+from readers.drops import DropCounter, DropReason, rssi_ok, time_ok
+from readers.reads import TagRead, TagStatus, Tech
+
+logger = logging.getLogger(__name__)
+
+BLE_PROTOCOLS = ("ble_espresense", "ble_omg", "ble_minew", "ble_ingics", "ble_aprilbrother", "ble_kontakt")
+_REFUSED_FOR_GOOD = {132, 133, 134, 135, 138}  # bad protocol, client id, credentials; not authorized; banned
+_client_ids = itertools.count(1)
+T = TypeVar("T")
+
+
+class BleParser(Protocol):
+    """Every format's parser: one MQTT message or HTTP body -> the TagReads it holds. Pure; never raises
+    on bad input: each bad record is counted in `drops` and the good ones in the same payload survive.
+
+    topic: the MQTT topic ("" over HTTP); gateways: keys normalized by `gateway_table`;
+    now: the receive time (reads without a timestamp get it; later than now + 5 s is a broken clock)."""
+
+    def __call__(
+        self,
+        payload: bytes | str,
+        *,
+        topic: str,
+        gateways: Mapping[str, str],
+        drops: DropCounter,
+        now: datetime,
+        source: str = "",
+    ) -> list[TagRead]: ...
+
+
+class Drop(Exception):
+    """Raised inside a parser to drop one record (or the whole payload) with a counted reason."""
+
+    def __init__(self, reason: DropReason, detail: str, *, reader_id: str | None = None, count: int = 1) -> None:
+        super().__init__(detail)
+        self.reason, self.detail, self.reader_id, self.count = reason, detail, reader_id, count
+
+    def record(self, drops: DropCounter, reader_id: str) -> None:
+        """Count it under its own reader_id if it has one (an unknown gateway), else under `reader_id`."""
+        drops.drop(self.reason, reader_id=self.reader_id or reader_id, detail=self.detail, count=self.count)
+
+
+def collect(
+    records: Iterable[T], one: Callable[[T], TagRead | None], *, drops: DropCounter, reader_id: str
+) -> list[TagRead]:
+    """`one(record)` for each record: a Drop costs that record only; None skips it silently."""
+    reads: list[TagRead] = []
+    for record in records:
+        try:
+            read = one(record)
+        except Drop as drop:
+            drop.record(drops, reader_id)
+            continue
+        if read is not None:
+            reads.append(read)
+    return reads
+
+
+# --- helpers the parsers share ----------------------------------------------------------------------
+
+
+def gateway_key(value: str) -> str:
+    """How a gateway identifier is compared: a MAC in any spelling -> 'AC233FC001EA'; a name -> lower-case."""
+    return norm_mac(value) or value.strip().lower()
+
+
+def gateway_table(gateways: Mapping[str, str]) -> dict[str, str]:
+    return {gateway_key(str(key)): str(code) for key, code in gateways.items()}
+
+
+def gateway_reader(ident: object, gateways: Mapping[str, str], *, what: str, count: int = 1) -> str:
+    """The Reader.code of the gateway a message names; Drop(unknown_reader) counted under the gateway."""
+    if not isinstance(ident, str) or not ident.strip():
+        raise Drop(DropReason.MISSING_FIELD, f"no {what} in message")
+    key = gateway_key(ident)
+    reader_id = gateways.get(key)
+    if reader_id is None:
+        raise Drop(DropReason.UNKNOWN_READER, f"unknown gateway {key!r} ({what})", reader_id=key[:64], count=count)
+    return reader_id
+
+
+def load_json(payload: bytes | str) -> Any:
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError as exc:
+        cut_short = exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated string")
+        reason = DropReason.TRUNCATED if cut_short else DropReason.GARBLED
+        raise Drop(reason, f"bad JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # undecodable bytes, absurd nesting
+        raise Drop(DropReason.GARBLED, f"bad JSON: {exc!r}") from None
+
+
+def as_float(value: object) -> float | None:
+    """A number, or a number in a string (vendors do both); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except (ValueError, OverflowError):
+        return None
+
+
+def tag_mac(value: object) -> str:
+    if value is None or value == "":
+        raise Drop(DropReason.MISSING_FIELD, "no tag MAC")
+    mac = norm_mac(value)
+    if mac is None:
+        raise Drop(DropReason.WRONG_TYPE, f"tag MAC {str(value)[:40]!r}")
+    return mac
+
+
+def rssi_dbm(value: object) -> float:
+    if value is None:
+        raise Drop(DropReason.MISSING_FIELD, "no rssi")
+    rssi = as_float(value)
+    if rssi is None:
+        raise Drop(DropReason.WRONG_TYPE, f"rssi {str(value)[:40]!r}")
+    if not rssi_ok(rssi):
+        raise Drop(DropReason.ABSURD_VALUE, f"rssi {rssi} dBm")
+    return rssi
+
+
+def seen_at(value: object, now: datetime) -> datetime:
+    """ISO 8601 text ('Z', offset or naive-as-UTC) or unix seconds / milliseconds -> UTC; None -> now."""
+    if value is None:
+        return now
+    try:
+        if isinstance(value, str) and not value.strip().lstrip("-").replace(".", "", 1).isdigit():
+            at = datetime.fromisoformat(value)
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        else:
+            unix = as_float(value)
+            if unix is None:
+                raise Drop(DropReason.WRONG_TYPE, f"timestamp {str(value)[:40]!r}")
+            at = datetime.fromtimestamp(unix / 1000 if unix > 1e11 else unix, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise Drop(DropReason.WRONG_TYPE, f"timestamp {str(value)[:40]!r}") from None
+    if not time_ok(at, now):
+        raise Drop(DropReason.FUTURE_TIMESTAMP, f"timestamp {at.isoformat()} is after {now.isoformat()}")
+    return at
+
+
+def from_hex(text: object, *, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise Drop(DropReason.WRONG_TYPE, f"{what} is {type(text).__name__}, not hex text")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        reason = DropReason.TRUNCATED if len(text) % 2 and text.isalnum() else DropReason.GARBLED
+        raise Drop(reason, f"{what} {text[:80]!r} is not hex") from None
+
+
+def advert(data: bytes) -> Advert:
+    try:
+        return decode_adv(data)
+    except AdvError as exc:
+        raise Drop(exc.reason, f"advertising data {data[:40].hex()}: {exc}") from None
+
+
+def status_of(advert: Advert) -> TagStatus | None:
+    return None if advert.battery_pct is None else TagStatus(battery_pct=advert.battery_pct)
+
+
+def ble_read(
+    *, tag_id: str, reader_id: str, at: datetime, rssi: float, status: TagStatus | None, raw: dict[str, Any]
+) -> TagRead:
+    return TagRead(tag_id=tag_id, reader_id=reader_id, tech=Tech.BLE, seen_at=at, rssi_dbm=rssi, status=status, raw=raw)
+
+
+# --- HTTP POST --------------------------------------------------------------------------------------
+
+
+def ble_adapter_for(protocol: str) -> type[BleMqttAdapter]:
+    """The adapter class of one BLE format, importing its module (which registers it) on first use."""
+    if protocol not in BLE_PROTOCOLS:
+        raise ReaderError(f"no BLE format {protocol!r}; known: {', '.join(BLE_PROTOCOLS)}", permanent=True)
+    importlib.import_module(f"readers.adapters.{protocol}")
+    adapter = ADAPTERS[protocol]
+    assert issubclass(adapter, BleMqttAdapter)
+    return adapter
+
+
+def parser_for(protocol: str) -> BleParser:
+    return ble_adapter_for(protocol).parse
+
+
+def parse_http(
+    protocol: str, body: bytes, *, gateways: Mapping[str, str], drops: DropCounter, now: datetime
+) -> list[TagRead]:
+    """A gateway's HTTP POST body -> TagReads, with the same parser its MQTT messages go through."""
+    parse = parser_for(protocol)
+    return parse(body, topic="", gateways=gateway_table(gateways), drops=drops, now=now, source=f"http:{protocol}")
+
+
+# --- MQTT I/O ---------------------------------------------------------------------------------------
+
+
+class BleMqttAdapter(ReaderAdapter):
+    """Subscribes to `settings.topic` on the broker and yields one batch of reads per ~50 ms of messages.
+    Reconnects with backoff; `stop()` ends `batches()` within ~0.1 s (a connect attempt: within 1 s)."""
+
+    tech = Tech.BLE
+    parse: ClassVar[BleParser]
+    default_topic: ClassVar[str] = ""
+    window_s: ClassVar[float] = 0.05
+    max_batch_messages: ClassVar[int] = 2000
+
+    def __init__(self, settings: ReaderSettings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        options = settings.options
+        self.topic = settings.topic or self.default_topic
+        if not self.topic:
+            raise ReaderError(f"{settings.code}: {self.protocol} needs an MQTT topic", permanent=True)
+        self.host = str(options.get("mqtt_host", "127.0.0.1"))
+        self.port = int(options.get("mqtt_port", 1883))
+        gateways = options.get("gateways") or {}
+        if not gateways and options.get("gateway_id"):
+            gateways = {str(options["gateway_id"]): settings.code}
+        self.gateways = gateway_table(gateways)
+        self.backoff = Backoff()
+        self._pending: list[tuple[str, bytes]] = []
+        self._refused: str | None = None
+
+    def batches(self) -> Iterator[list[TagRead]]:
+        while not self.stopping.is_set():
+            client = self._client()
+            try:
+                client.connect(self.host, self.port, keepalive=30)
+                yield from self._pump(client)
+            except (OSError, mqtt.WebsocketConnectionError) as exc:
+                logger.warning("%s: MQTT %s:%s unreachable: %s", self.settings.code, self.host, self.port, exc)
+            finally:
+                client.disconnect()
+                client.loop(timeout=0)  # let paho close the socket
+            if self._refused is not None:
+                raise ReaderError(f"{self.settings.code}: broker refused: {self._refused}", permanent=True)
+            if not self.stopping.is_set():
+                delay_s = self.backoff.next_delay_s()
+                logger.info("%s: reconnecting to MQTT in %.1f s", self.settings.code, delay_s)
+                self.stopping.wait(delay_s)
+
+    def _client(self) -> mqtt.Client:
+        client_id = f"hospital_iot-{self.settings.code}-{os.getpid()}-{next(_client_ids)}"
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        client.connect_timeout = 1.0
+        options = self.settings.options
+        if options.get("mqtt_username"):
+            client.username_pw_set(str(options["mqtt_username"]), str(options.get("mqtt_password", "")))
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: mqtt.ConnectFlags, reason: ReasonCode, _properties: Any
+    ) -> None:
+        if reason.is_failure:
+            logger.warning("%s: MQTT connect refused: %s", self.settings.code, reason)
+            if reason.value in _REFUSED_FOR_GOOD:
+                self._refused = str(reason)
+            client.disconnect()
+            return
+        self.backoff.reset()
+        client.subscribe(self.topic, qos=int(self.settings.options.get("qos", 0)))
+        logger.info("%s: subscribed to %s on %s:%s", self.settings.code, self.topic, self.host, self.port)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._pending.append((message.topic, bytes(message.payload)))
+
+    def _pump(self, client: mqtt.Client) -> Iterator[list[TagRead]]:
+        """Run paho's network loop on this thread; flush what arrived every `window_s`."""
+        first_at = 0.0
+        while not self.stopping.is_set():
+            rc = client.loop(timeout=self.window_s)
+            while rc == mqtt.MQTT_ERR_SUCCESS and self._pending and len(self._pending) < self.max_batch_messages:
+                waiting = len(self._pending)  # paho's loop() reads one packet per select(); drain the socket
+                rc = client.loop_read()
+                if len(self._pending) == waiting:
+                    break
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                logger.warning("%s: MQTT connection lost: %s", self.settings.code, mqtt.error_string(rc))
+                return
+            if not self._pending:
+                continue
+            first_at = first_at or time.monotonic()
+            if time.monotonic() - first_at >= self.window_s or len(self._pending) >= self.max_batch_messages:
+                first_at = 0.0
+                batch = self._parse_pending()
+                if batch:
+                    yield batch
+
+    def _parse_pending(self) -> list[TagRead]:
+        messages, self._pending = self._pending, []
+        now, parse, source = self.clock(), type(self).parse, self.settings.code
+        reads: list[TagRead] = []
+        for topic, payload in messages:
+            reads += parse(payload, topic=topic, gateways=self.gateways, drops=self.drops, now=now, source=source)
+        return reads

@@ -1,0 +1,219 @@
+"""Emulated BLE gateways: publish what a `BleSource` sees to a real MQTT broker, each gateway in its own
+vendor format, so the real adapters parse what real gateways send.
+
+Raw-advertisement formats (Ingics, April Brother, Minew `rawData`, OMG `manufacturerdata`) carry an
+iBeacon frame when the sighting has iBeacon ids, else a Minew info frame (which carries battery %).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgpack  # type: ignore[import-untyped]
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from readers.adapters.ble_adv import ibeacon_adv, minew_info_adv
+from readers.emulators.sightings import BleSighting, BleSource
+
+logger = logging.getLogger(__name__)
+
+Message = tuple[str, bytes]  # (topic, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySpec:
+    """One emulated gateway.
+
+    code: its Reader.code (matches BleSighting.gateway_code); protocol: one of readers.adapters.ble_mqtt.BLE_PROTOCOLS;
+    gateway_id: what the format carries to identify the gateway: its BLE MAC for ble_minew / ble_ingics /
+    ble_aprilbrother, the room for ble_espresense, the gateway name for ble_omg, the sourceId for ble_kontakt;
+    topic: where it publishes; for ble_espresense and ble_omg a prefix to which the device (and room) levels are
+    appended ("" = the vendor default: `espresense/devices`, `home/<gateway_id>/BTtoMQTT`).
+    """
+
+    code: str
+    protocol: str
+    gateway_id: str
+    topic: str = ""
+
+
+def _colon_mac(mac: str) -> str:
+    return ":".join(mac[i : i + 2] for i in range(0, 12, 2))
+
+
+def _adv(s: BleSighting) -> bytes:
+    if s.ibeacon is not None:
+        uuid, major, minor = s.ibeacon
+        return ibeacon_adv(uuid, major, minor, s.tx_power_dbm)
+    return minew_info_adv(s.tag_mac, s.battery_pct)
+
+
+def _iso(t_s: float) -> str:
+    return datetime.fromtimestamp(t_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _espresense(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+    out: list[Message] = []
+    for s in sightings:
+        device_id = f"iBeacon:{s.ibeacon[0]}-{s.ibeacon[1]}-{s.ibeacon[2]}" if s.ibeacon else s.tag_mac.lower()
+        distance_m = round(10 ** ((s.tx_power_dbm - s.rssi_dbm) / 20), 2)  # path-loss exponent 2
+        body = {
+            "mac": s.tag_mac.lower(),
+            "id": device_id,
+            "rssi@1m": s.tx_power_dbm,
+            "rssi": round(s.rssi_dbm, 2),
+            "rxAdj": 0,
+            "rssiVar": 0.0,
+            "distance": distance_m,
+            "var": 0.0,
+            "int": 1000,
+        }
+        out.append((f"{spec.topic or 'espresense/devices'}/{device_id}/{spec.gateway_id}", json.dumps(body).encode()))
+    return out
+
+
+def _omg(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+    out: list[Message] = []
+    for s in sightings:
+        body: dict[str, object] = {"id": _colon_mac(s.tag_mac), "rssi": round(s.rssi_dbm), "txpower": s.tx_power_dbm}
+        if s.ibeacon is not None:
+            body["manufacturerdata"] = _adv(s)[5:].hex()  # after flags (3 bytes) and the FF structure header
+        if s.battery_pct is not None:
+            body["batt"] = s.battery_pct
+        out.append((f"{spec.topic or f'home/{spec.gateway_id}/BTtoMQTT'}/{s.tag_mac}", json.dumps(body).encode()))
+    return out
+
+
+def _minew(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+    records: list[dict[str, object]] = [
+        {"timestamp": _iso(t_s), "type": "Gateway", "mac": spec.gateway_id, "gatewayFree": 98, "gatewayLoad": 0.05}
+    ]
+    for s in sightings:
+        record: dict[str, object] = {"timestamp": _iso(t_s), "mac": s.tag_mac, "bleName": "", "rssi": round(s.rssi_dbm)}
+        if s.ibeacon is not None:
+            record |= {
+                "type": "iBeacon",
+                "ibeaconUuid": s.ibeacon[0].replace("-", "").upper(),
+                "ibeaconMajor": s.ibeacon[1],
+                "ibeaconMinor": s.ibeacon[2],
+                "ibeaconTxPower": s.tx_power_dbm,
+                "battery": s.battery_pct or 0,
+            }
+        else:
+            record |= {"type": "Unknown", "rawData": _adv(s).hex().upper()}
+        records.append(record)
+    return [(spec.topic, json.dumps(records).encode())]
+
+
+def _ingics(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+    lines = [
+        f"$GPRP,{s.tag_mac},{spec.gateway_id},{round(s.rssi_dbm)},{_adv(s).hex().upper()},*{int(t_s)}"
+        for s in sightings
+    ]
+    return [(spec.topic, "\r\n".join(lines).encode("ascii"))]
+
+
+def _aprilbrother(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+    devices = [bytes([3]) + bytes.fromhex(s.tag_mac) + bytes([round(s.rssi_dbm) % 256]) + _adv(s) for s in sightings]
+    body = {
+        "v": "1.5.3",
+        "mid": int(t_s) % 65536,
+        "time": int(time.monotonic()),
+        "ip": "127.0.0.1",
+        "mac": _colon_mac(spec.gateway_id),
+        "devices": devices,
+    }
+    return [(spec.topic, msgpack.packb(body))]
+
+
+def _kontakt(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+    records = [
+        {
+            "trackingId": _colon_mac(s.tag_mac).lower(),
+            "timestamp": _iso(t_s),
+            "batteryLevel": s.battery_pct,
+            "channel": 38,
+            "rssi": round(s.rssi_dbm),
+            "sourceId": spec.gateway_id,
+            "txPowerDbm": -4,
+            "calibratedRssi1m": s.tx_power_dbm,
+            "moving": False,
+        }
+        for s in sightings
+    ]
+    return [(spec.topic, json.dumps(records).encode())]
+
+
+ENCODERS: dict[str, Callable[[GatewaySpec, Sequence[BleSighting], float], list[Message]]] = {
+    "ble_espresense": _espresense,
+    "ble_omg": _omg,
+    "ble_minew": _minew,
+    "ble_ingics": _ingics,
+    "ble_aprilbrother": _aprilbrother,
+    "ble_kontakt": _kontakt,
+}
+
+
+def gateway_messages(gateways: Sequence[GatewaySpec], sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+    """What every gateway publishes for these sightings at `t_s` (pure; gateways that see nothing stay quiet)."""
+    out: list[Message] = []
+    for spec in gateways:
+        mine = [s for s in sightings if s.gateway_code == spec.code]
+        if mine:
+            out += ENCODERS[spec.protocol](spec, mine, t_s)
+    return out
+
+
+class BleGatewayEmulator:
+    """Publishes `gateway_messages(gateways, source(time.time()), ...)` every `interval_s` until stop()."""
+
+    def __init__(
+        self,
+        gateways: Sequence[GatewaySpec],
+        source: BleSource,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        interval_s: float = 1.0,
+    ) -> None:
+        unknown = sorted({g.protocol for g in gateways} - ENCODERS.keys())
+        if unknown:
+            raise ValueError(f"no emulator for {unknown}; known: {sorted(ENCODERS)}")
+        self.gateways, self.source, self.interval_s = list(gateways), source, interval_s
+        self.host, self.port = host, port
+        self.published = 0
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hospital_iot-ble-emulator-{id(self)}")
+        self._client.on_connect = lambda *_args: self._connected.set()
+        self._thread = threading.Thread(target=self._run, name="ble-gateway-emulator", daemon=True)
+
+    def start(self, *, timeout_s: float = 5.0) -> None:
+        self._client.connect(self.host, self.port, keepalive=30)
+        self._client.loop_start()
+        if not self._connected.wait(timeout_s):
+            self.stop()
+            raise ConnectionError(f"MQTT broker {self.host}:{self.port} did not answer in {timeout_s} s")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            t_s = time.time()
+            for topic, payload in gateway_messages(self.gateways, self.source(t_s), t_s):
+                self._client.publish(topic, payload)
+                self.published += 1
+            self._stopping.wait(self.interval_s)
