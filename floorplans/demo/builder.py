@@ -68,6 +68,7 @@ class Reader:
     address: str | None = None
     topic: str | None = None
     antennas: tuple[Antenna, ...] = ()
+    hardware_id: str | None = None  # what the device calls itself; derived from the code when None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,8 @@ def _antenna(antenna: Antenna) -> dict[str, Any]:
 def hardware_id(reader: Reader) -> str:
     """The id the device reports itself by, stable for its code: a gateway's MAC (Minew-style
     AC233FC0xxxx), a UWB anchor's 4-hex-digit short id, an RFID reader's serial."""
+    if reader.hardware_id:
+        return reader.hardware_id
     digest = zlib.crc32(reader.code.encode())
     if reader.kind == "ble_gateway":
         return f"AC233FC0{digest & 0xFFFF:04X}"

@@ -131,13 +131,14 @@ def add_store_reader(plan: FloorPlan, code: str, name: str, door_codes: Sequence
 
 
 def _add_gateway(plan: FloorPlan, code: str, name: str, x_m: float, y_m: float, *, espresense_room: str | None) -> None:
-    """ESPresense nodes publish per room; Minew gateways publish per gateway."""
+    """ESPresense nodes publish under espresense/devices/<tag>/<room> and are known by their room;
+    Minew gateways all publish to one topic and are known by the MAC in their payload."""
     if espresense_room is not None:
-        protocol, topic = "ble_espresense", f"espresense/rooms/{espresense_room}"
+        protocol, topic, ident = "ble_espresense", "espresense/devices/#", espresense_room.lower()
     else:
-        protocol, topic = "ble_minew", f"gw/{code}/status"
+        protocol, topic, ident = "ble_minew", "gw/minew", None
     plan.add_reader(Reader(code, name, "ble_gateway", protocol, x_m, y_m, BLE_HEIGHT_M,
-                           calibration=dict(BLE_CALIBRATION), topic=topic))
+                           calibration=dict(BLE_CALIBRATION), topic=topic, hardware_id=ident))
 
 
 def add_room_gateways(plan: FloorPlan, *, kinds: frozenset[str] = GATEWAY_KINDS) -> None:

@@ -301,9 +301,12 @@ def test_it_uses_both_ble_gateway_formats_with_their_topics(floors: dict[str, Do
     by_protocol = {p["protocol"] for p in gateways}
     assert by_protocol == {"ble_espresense", "ble_minew"}
     for props in gateways:
-        room = props["code"].removeprefix("BLE-")
-        expected = f"espresense/rooms/{room}" if props["protocol"] == "ble_espresense" else f"gw/{props['code']}/status"
-        assert props["topic"] == expected, props["code"]
+        room = props["code"].removeprefix("BLE-").lower()
+        espresense = props["protocol"] == "ble_espresense"
+        assert props["topic"] == ("espresense/devices/#" if espresense else "gw/minew"), props["code"]
+        # the identifier the gateway's payloads carry: its room (ESPresense) or its MAC (Minew)
+        mac = re.fullmatch(r"AC233FC0[0-9A-F]{4}", props["hardware_id"])
+        assert props["hardware_id"] == room if espresense else mac
         assert props["calibration"] == {"rssi_at_1m_dbm": -59.0, "path_loss_exponent": 2.0, "rssi_offset_db": 0.0}
         assert props["height_m"] == 2.7
 
@@ -322,7 +325,7 @@ def test_it_sees_every_maternity_corridor_and_nursery_point_from_three_uwb_ancho
                     if (np.hypot(xy[:, 0] - x, xy[:, 1] - y) <= 12.0).sum() < 3:
                         blind.append((x, y))
     assert len(areas) == 4 and sampled > 150 and blind == []
-    assert all(p["protocol"] == "uwb_dwm1001" and p["topic"] == f"uwb/{p['code']}/ranges" and p["height_m"] == 2.4
+    assert all(p["protocol"] == "uwb_mqtt" and p["topic"] == "uwb/+/ranges" and p["height_m"] == 2.4
                and p["calibration"] == {"range_bias_m": 0.0} for p, _ in anchors)
 
 
