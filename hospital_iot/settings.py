@@ -188,6 +188,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("HOSPITAL_IOT_LOG_LEVEL", "INFO")},
+    # sllurp narrates every connect and disconnect at INFO
+    "loggers": {"sllurp": {"level": "WARNING"}},
 }
 
 # GDAL < 3.9 (Debian 12 ships 3.6) cannot block file/network access while parsing spatial

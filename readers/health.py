@@ -47,6 +47,7 @@ class _Reader:
     counted_at_snapshot: int = 0
     rate_per_s: float = 0.0
     last_error: str = ""
+    alive_at: datetime | None = None
 
 
 class HealthTracker:
@@ -66,6 +67,13 @@ class HealthTracker:
                 if reader is not None:
                     reader.total += 1
                     reader.last_read_at = received_at
+
+    def alive(self, reader_ids: Iterable[str], *, at: datetime) -> None:
+        """The readers answer (a live connection, a keepalive) though they delivered no read."""
+        with self._lock:
+            for reader_id in reader_ids:
+                if reader_id in self._readers:
+                    self._readers[reader_id].alive_at = at
 
     def error(self, reader_ids: Iterable[str], message: str) -> None:
         with self._lock:
@@ -89,9 +97,10 @@ class HealthTracker:
     def _update(self, reader_id: str, reader: _Reader, now: datetime, elapsed_s: float) -> HealthChange | None:
         reader.rate_per_s = (reader.total - reader.counted_at_snapshot) / elapsed_s
         reader.counted_at_snapshot = reader.total
-        heard_at = reader.last_read_at or self._started_at
+        heard = [t for t in (reader.last_read_at, reader.alive_at) if t is not None]
+        heard_at = max(heard) if heard else self._started_at
         silent = (now - heard_at).total_seconds() >= self._offline_after_s
-        new_state = OFFLINE if silent else ONLINE if reader.last_read_at is not None else reader.state
+        new_state = OFFLINE if silent else ONLINE if heard else reader.state
         if new_state == reader.state:
             return None
         reader.state, reader.state_since = new_state, now

@@ -29,6 +29,8 @@ class Reader(models.Model):
     enabled = models.BooleanField(default=True)
     # path-loss / ranging calibration: rssi_at_1m_dbm, path_loss_exponent, rssi_offset_db, range_bias_m
     calibration = models.JSONField(default=dict, blank=True)
+    # adapter settings beyond address/topic, e.g. {"tx_power_dbm": 27, "report_every_n_tags": 50} for LLRP
+    options = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["code"]

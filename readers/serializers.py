@@ -48,6 +48,7 @@ class ReaderSerializer(serializers.ModelSerializer[Reader]):
             "height_m",
             "enabled",
             "calibration",
+            "options",
             "antennas",
             "health",
         ]

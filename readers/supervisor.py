@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,14 +55,23 @@ class Supervisor:
                     sum(len(spec.reader_ids) for spec in self.specs))
 
     def stop(self, timeout_s: float = 5.0) -> list[str]:
-        """Stop every adapter; returns the names of threads that did not end in time."""
+        """Stop every adapter; returns the names of threads that did not end within timeout_s."""
         self._stopping.set()
         with self._lock:
             for adapter in self._running.values():
                 adapter.stop()
+        deadline = time.monotonic() + timeout_s
         for thread in self._threads:
-            thread.join(timeout=timeout_s / max(len(self._threads), 1))
+            thread.join(timeout=max(deadline - time.monotonic(), 0.0))
         return [thread.name for thread in self._threads if thread.is_alive()]
+
+    def connected_readers(self) -> list[str]:
+        """Readers whose adapter holds a working link right now (online even with no tag in the field)."""
+        with self._lock:
+            adapters = list(self._running.values())
+        by_code = {spec.settings.code: spec.reader_ids for spec in self.specs}
+        return [reader_id for adapter in adapters if adapter.connected.is_set()
+                for reader_id in by_code.get(adapter.settings.code, ())]
 
     def _run(self, spec: AdapterSpec) -> None:
         backoff = self._backoff()

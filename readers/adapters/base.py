@@ -52,6 +52,10 @@ class ReaderAdapter(ABC):
         self.drops = drops or DropCounter()
         self.clock = clock
         self.stopping = threading.Event()
+        # set while the adapter holds a working link to its reader (an LLRP reader inventorying, a serial
+        # port open): the reader is online even when no tag is in its field. Adapters that share an MQTT
+        # connection among gateways leave it unset; a gateway shows it is alive by its reads.
+        self.connected = threading.Event()
 
     @abstractmethod
     def batches(self) -> Iterator[list[TagRead]]:

@@ -306,11 +306,13 @@ class LlrpAdapter(ReaderAdapter):
         link.state = state
         if state == LLRPReaderState.STATE_INVENTORYING and not link.inventorying:
             link.inventorying = True
+            self.connected.set()
             backoff.reset()
             logger.info("reader %s: inventorying (Impinj extensions %s)", self.settings.code,
                         "on" if self.impinj else "off")
 
     def _on_down(self, link: _Link, backoff: Backoff) -> None:
+        self.connected.clear()
         if link.state == LLRPReaderState.STATE_SENT_ENABLE_IMPINJ_EXTENSIONS and self.options["impinj"] == "auto":
             logger.info("reader %s: no Impinj extensions; going on without them", self.settings.code)
             self.impinj = False
@@ -332,6 +334,7 @@ class LlrpAdapter(ReaderAdapter):
 
     def _close(self, link: _Link) -> None:
         """Polite first (sllurp deletes its access specs and ROSpecs), then hard within DISCONNECT_S."""
+        self.connected.clear()
         client = link.client
         try:
             client.disconnect(timeout=DISCONNECT_S)

@@ -389,6 +389,7 @@ class Dwm1001Adapter(ReaderAdapter):
         link = open_link(self.settings.address, baudrate=int(self.settings.options.get("baudrate", 115200)))
         logger.info("reader %s: connected to %s", self.settings.code, self.settings.address)
         self._lines.reset()
+        self.connected.set()
         try:
             while not self.stopping.is_set():
                 data = link.read()
@@ -400,4 +401,5 @@ class Dwm1001Adapter(ReaderAdapter):
                 if reads:
                     yield reads
         finally:
+            self.connected.clear()
             link.close()

@@ -120,3 +120,13 @@ def test_health_goes_online_with_reads_and_offline_after_silence_once() -> None:
     assert [(c.reader_id, c.state) for c in changes] == [("R1", OFFLINE)]
     _, changes = health.snapshot(T0 + timedelta(seconds=80))
     assert changes == []  # reported once, not every snapshot
+
+
+def test_a_connected_reader_with_no_tag_in_its_field_is_online() -> None:
+    health = HealthTracker(["PORTAL"], offline_after_s=60, started_at=T0)
+    health.alive(["PORTAL", "NOT-OURS"], at=T0 + timedelta(seconds=50))
+    states, changes = health.snapshot(T0 + timedelta(seconds=70))
+    assert [(s.reader_id, s.state, s.reads_total) for s in states] == [("PORTAL", ONLINE, 0)]
+    assert [c.state for c in changes] == [ONLINE]
+    _, changes = health.snapshot(T0 + timedelta(seconds=111))  # link gone 61 s ago
+    assert [c.state for c in changes] == [OFFLINE]

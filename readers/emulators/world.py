@@ -1,0 +1,81 @@
+"""The demo's emulated hardware, built from floor documents and tags: one movement scenario, one radio
+model, and the emulators that speak each reader's real protocol. No Django (the command feeds it)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from readers.emulators.ble_gateway import BleGatewayEmulator, GatewaySpec
+from readers.emulators.floorgraph import FloorGraph
+from readers.emulators.llrp_reader import LlrpReaderEmulator
+from readers.emulators.radio import RadioWorld, receivers_of
+from readers.emulators.scenario import Scenario, ScenarioTag
+from readers.emulators.sightings import RfidSighting
+from readers.emulators.uwb_anchor import UwbMqttEmulator
+
+logger = logging.getLogger(__name__)
+
+# ESPresense and OpenMQTTGateway gateways publish under their vendor's default prefix
+_DEFAULT_TOPIC_PROTOCOLS = frozenset({"ble_espresense", "ble_omg"})
+
+
+class Emulator(Protocol):
+    def stop(self) -> None: ...
+
+
+@dataclass
+class EmulatedHospital:
+    scenario: Scenario
+    radio: RadioWorld
+    emulators: list[Emulator] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for emulator in self.emulators:
+            try:
+                emulator.stop()
+            except OSError:
+                logger.exception("emulator %r did not stop cleanly", emulator)
+
+
+def build_world(documents: list[dict[str, Any]], tags: list[ScenarioTag], *, seed: int) -> tuple[Scenario, RadioWorld]:
+    graphs = {doc["hospital_iot"]["floor"]["code"]: FloorGraph(doc) for doc in documents}
+    receivers = [rx for doc in documents for rx in receivers_of(doc)]
+    return Scenario(graphs, tags, seed=seed, start_s=time.time()), RadioWorld(graphs, receivers, seed=seed)
+
+
+def start_emulators(
+    documents: list[dict[str, Any]], tags: list[ScenarioTag], *, seed: int, mqtt_host: str, mqtt_port: int
+) -> EmulatedHospital:
+    """Start an LLRP reader emulator per RFID reader (on its own address), one BLE gateway emulator for
+    every gateway, and one UWB gateway emulator; all driven by one scenario."""
+    scenario, radio = build_world(documents, tags, seed=seed)
+    hospital = EmulatedHospital(scenario, radio)
+    readers = [f["properties"] for doc in documents for f in doc["features"] if f["properties"]["feature"] == "reader"
+               and f["properties"].get("enabled", True)]
+    for props in (p for p in readers if p["kind"] == "llrp_reader" and p.get("address")):
+        host, _, port = props["address"].rpartition(":")
+        ports = [a["port"] for a in props.get("antennas", [])] or [1]
+
+        def rfid(t_s: float, code: str = props["code"]) -> list[RfidSighting]:
+            return radio.rfid(code, scenario.positions(t_s), t_s)
+
+        emulator = LlrpReaderEmulator(rfid, host=host or "127.0.0.1", port=int(port), antennas=max(ports))
+        emulator.start()
+        hospital.emulators.append(emulator)
+    gateways = [GatewaySpec(p["code"], p["protocol"], p.get("hardware_id") or p["code"],
+                            "" if p["protocol"] in _DEFAULT_TOPIC_PROTOCOLS else p.get("topic", ""))
+                for p in readers if p["kind"] == "ble_gateway"]
+    if gateways:
+        ble = BleGatewayEmulator(gateways, lambda t_s: radio.ble(scenario.positions(t_s), t_s),
+                                 host=mqtt_host, port=mqtt_port, interval_s=1.0)
+        ble.start()
+        hospital.emulators.append(ble)
+    if any(p["kind"] == "uwb_anchor" for p in readers):
+        uwb = UwbMqttEmulator(lambda t_s: radio.uwb(scenario.positions(t_s), t_s), host=mqtt_host, port=mqtt_port,
+                              topic_prefix="uwb", interval_s=0.2)
+        uwb.start()
+        hospital.emulators.append(uwb)
+    return hospital
