@@ -15,6 +15,7 @@ BIOMED: Final = "biomedical_engineer"
 SECURITY: Final = "security_officer"
 ADMINISTRATOR: Final = "administrator"
 INTEGRATION: Final = "integration"
+GATEWAY: Final = "gateway"
 
 _SEE_FLOORS = ("floorplans.view_*",)
 _SEE_TRACKING = ("tracking.view_tag", "tracking.view_trackedobject", "tracking.view_asset")
@@ -37,6 +38,8 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     ),
     # machines (a nurse-call system, a BI export) reading locations over the API with a token
     INTEGRATION: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING),
+    # BLE gateways that POST their sightings over HTTP instead of MQTT
+    GATEWAY: ("readers.ingest_reads",),
 }
 
 ROLE_LABELS: Final[dict[str, str]] = {
@@ -46,6 +49,7 @@ ROLE_LABELS: Final[dict[str, str]] = {
     SECURITY: "Security officer",
     ADMINISTRATOR: "Administrator",
     INTEGRATION: "Integration (machine)",
+    GATEWAY: "Gateway (machine)",
 }
 
 # roles whose members may open the Django admin (it still shows only what their permissions allow)

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.views import LoginView
 from floorplans.apis import BuildingViewSet, DoorViewSet, FloorViewSet, SiteViewSet, ZoneViewSet
 from hospital_iot.views import health
-from readers.apis import ReaderViewSet
+from readers.apis import IngestApi, ReaderViewSet
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),
+    path("api/ingest/<str:protocol>/", IngestApi.as_view(), name="ingest"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -35,6 +35,7 @@ class Reader(models.Model):
     class Meta:
         ordering = ["code"]
         indexes = [models.Index(fields=["floor", "kind"])]
+        permissions = [("ingest_reads", "Can post tag reads over HTTP (a gateway)")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
