@@ -10,6 +10,7 @@ from accounts.views import LoginView
 from floorplans.apis import BuildingViewSet, DoorViewSet, FloorViewSet, SiteViewSet, ZoneViewSet
 from hospital_iot.views import health
 from readers.apis import IngestApi, ReaderViewSet
+from readers.views import reader_list
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -21,6 +22,7 @@ router.register("readers", ReaderViewSet, basename="reader")
 
 urlpatterns = [
     path("", include("floorplans.urls")),
+    path("readers/", reader_list, name="reader_list"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

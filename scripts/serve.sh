@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# Serve the web app (HTTP + websockets) with daphne after printing where and how to log in.
+# The demo: emulated hardware (LLRP readers on TCP, BLE gateways and UWB on MQTT), the reader
+# supervisor streaming reads into Redis, and the web app (HTTP + websockets) with daphne.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${1:-127.0.0.1}
 PORT=${2:-8000}
-.venv/bin/python manage.py demo_logins --url "http://$HOST:$PORT/"
-exec .venv/bin/daphne -b "$HOST" -p "$PORT" --access-log - hospital_iot.asgi:application
+mkdir -p var/log
+PY=.venv/bin/python
+
+pids=()
+stop() {
+    [ "${#pids[@]}" -gt 0 ] && kill "${pids[@]}" 2>/dev/null
+    wait 2>/dev/null
+}
+trap stop EXIT INT TERM
+
+$PY manage.py run_emulators >var/log/emulators.log 2>&1 &
+pids+=($!)
+$PY manage.py run_readers >var/log/readers.log 2>&1 &
+pids+=($!)
+$PY manage.py demo_logins --url "http://$HOST:$PORT/"
+echo "  emulated hardware: var/log/emulators.log   readers: var/log/readers.log   Ctrl-C stops everything"
+.venv/bin/daphne -b "$HOST" -p "$PORT" --access-log var/log/access.log hospital_iot.asgi:application &
+pids+=($!)
+wait -n "${pids[@]}" || true
+echo "a demo process ended; see var/log/ for why" >&2
