@@ -8,7 +8,7 @@ PORT ?= 8000
 export POSTGRES_USER ?= hospital_iot
 export POSTGRES_PASSWORD ?= hospital_iot
 
-.PHONY: run test setup setup-test demo lint bench-accuracy bench-localization screenshot
+.PHONY: run test setup setup-test demo lint bench-accuracy bench-localization bench-readers screenshot
 
 setup:
 	@scripts/bootstrap.sh
@@ -40,3 +40,7 @@ bench-accuracy: setup
 
 bench-localization: setup
 	@$(PY) -m bench.bench_localization
+
+# readers: parsing and end-to-end speed (needs Mosquitto: `make setup` starts it)
+bench-readers: setup
+	@$(PY) -m bench.bench_readers

@@ -33,7 +33,7 @@ def gateway_api(floor: Floor, api: APIClient) -> APIClient:
 def stream_tail() -> Iterator[list[str]]:
     client = redis.Redis.from_url(settings.REDIS_URL)
     last = client.xrevrange(READS_STREAM, count=1) or []
-    marker = [last[0][0].decode() if last else "0-0"]
+    marker = [str(last[0][0], "ascii") if last and isinstance(last[0][0], bytes) else "0-0"]
     yield marker
     client.close()
 

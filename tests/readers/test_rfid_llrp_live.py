@@ -217,26 +217,3 @@ def test_it_survives_clients_that_hang_up_at_any_point(start_reader: Any, run_ad
             sock.sendall((capabilities * 2)[:cut])
     run = run_adapter(f"127.0.0.1:{reader.port}")
     run.wait_for(_all_epcs_seen)
-
-
-def bench_llrp_end_to_end(tags_per_report: int, seconds: float) -> float:
-    """Reads/s through the real socket: emulator (pyllrp) -> sllurp -> LlrpAdapter, one process."""
-    sightings = [RfidSighting(f"3008{i:020X}", antenna=1 + i % 4, rssi_dbm=-60.0, phase_rad=1.0)
-                 for i in range(tags_per_report)]
-    reader = LlrpReaderEmulator(lambda t: sightings, report_interval_s=0.01)
-    reader.start()
-    settings = ReaderSettings(code="bench", protocol="rfid_llrp", address=f"127.0.0.1:{reader.port}",
-                              options={**FAST, "report_every_n_tags": tags_per_report})
-    run = Run(LlrpAdapter(settings))
-    try:
-        run.wait_for(lambda rs: len(rs) > 0)
-        n0, t0 = len(run.snapshot()), time.monotonic()
-        time.sleep(seconds)
-        return (len(run.snapshot()) - n0) / (time.monotonic() - t0)
-    finally:
-        run.stop()
-        reader.stop()
-
-
-def test_it_carries_thousands_of_reads_per_second_end_to_end() -> None:
-    assert bench_llrp_end_to_end(500, 1.0) > 5000

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,33 +107,3 @@ def test_it_never_crashes_on_any_report(tags: list[Any]) -> None:
 def test_it_never_crashes_on_a_report_of_the_wrong_shape(report: Any) -> None:
     drops = DropCounter()
     parse_tag_report(report, reader_id="fuzz", drops=drops, now=_at(1_700_000_000_000_000))
-
-
-def synthetic_report(n: int, *, seed: int = 7) -> list[dict[str, Any]]:
-    """n Impinj-shaped tag dicts as sllurp 3.0.5 delivers them (seeded)."""
-    rng = random.Random(seed)
-    t_us = 1_700_000_000_000_000
-    return [
-        {"EPC-96": b"300833b2ddd90140%08x" % i, "ROSpecID": 1, "AntennaID": rng.randint(1, 4),
-         "PeakRSSI": -rng.randint(40, 80), "FirstSeenTimestampUTC": t_us + i, "LastSeenTimestampUTC": t_us + i,
-         "TagSeenCount": 1, "ImpinjRFPhaseAngle": rng.randrange(4096), "ImpinjPeakRSSI": -rng.randint(4000, 8000),
-         "EPC": b"300833b2ddd90140%08x" % i}
-        for i in range(n)
-    ]
-
-
-def bench_parse_llrp(n: int) -> float:
-    """Parsed reads per second of parse_tag_report on this core, over n tags in reports of 100."""
-    tags = synthetic_report(n)
-    drops, now = DropCounter(), _at(1_700_000_001_000_000)
-    start = time.perf_counter()
-    parsed = sum(len(parse_tag_report(tags[i:i + 100], reader_id="bench", drops=drops, now=now))
-                 for i in range(0, n, 100))
-    elapsed = time.perf_counter() - start
-    assert parsed == n
-    return n / elapsed
-
-
-def test_it_parses_fast_enough_for_30k_reads_per_s_on_half_a_core() -> None:
-    rate = bench_parse_llrp(20_000)
-    assert rate > 60_000, f"{rate:.0f} reads/s"
