@@ -25,6 +25,9 @@ run: demo
 	@HOSPITAL_IOT_SHOW_DEMO_LOGINS=1 scripts/serve.sh $(HOST) $(PORT)
 
 test: setup-test
+	@echo "==> ruff and mypy --strict"
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy .
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
