@@ -4,7 +4,7 @@
 
 Scene (seeded): a 40 x 25 m floor with 8 ceiling anchors (2.2-3.2 m high) round its edge; every tag
 (1.2 m high) hears its nearest 4-8 anchors; ranges carry 0.1 m Gaussian noise.
-  multilateration: engine `multilaterate` (batched robust Gauss-Newton, 10 IRLS steps) vs a loop of
+  multilateration: engine `multilaterate` (batched robust Gauss-Newton, IRLS until each tag converges) vs a loop of
     scipy.optimize.least_squares per tag: same residuals (r_k - |p - a_k|_3d) / sigma, same Huber loss
     and threshold, same start (the engine's weighted centroid), analytic Jacobian.
   Kalman: `ConstantVelocity2D.predict` + `update_position` over all tags vs a loop of filterpy
