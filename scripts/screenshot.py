@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -39,6 +40,14 @@ def _wait_for(port: int, timeout_s: float = 30.0) -> None:
     raise SystemExit(f"daphne did not start on port {port}")
 
 
+def _log_in(browser: Any, base: str, username: str, password: str) -> None:
+    browser.get(f"{base}/accounts/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".card"))
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     port = _free_port()
@@ -50,17 +59,19 @@ def main() -> None:
     try:
         _wait_for(port)
         base = f"http://127.0.0.1:{port}"
-        browser.get(f"{base}/accounts/login/")
-        browser.find_element(By.NAME, "username").send_keys("nurse")
-        browser.find_element(By.NAME, "password").send_keys("demo-nurse")
-        browser.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
-        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".card"))
+        _log_in(browser, base, "nurse", "demo-nurse")
         browser.save_screenshot(str(OUT / "floors.png"))
         browser.find_element(By.PARTIAL_LINK_TEXT, "4 West").click()
         WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".plan svg"))
         browser.execute_script("document.querySelector('polygon[data-code=\"4W-405\"]').style.fill='rgba(11,110,153,.3)'")
         browser.save_screenshot(str(OUT / "floor-4w.png"))
-        print(f"wrote {OUT / 'floors.png'} and {OUT / 'floor-4w.png'}")
+        browser.delete_all_cookies()
+        _log_in(browser, base, "biomed", "demo-biomed")
+        browser.get(f"{base}/readers/?floor=" + browser.execute_script(
+            "return [...document.querySelectorAll('.card')].find(c => c.textContent.includes('4 West'))"
+            ".getAttribute('href').split('/')[2]"))
+        browser.save_screenshot(str(OUT / "readers.png"))
+        print(f"wrote floors.png, floor-4w.png and readers.png to {OUT}")
     finally:
         browser.quit()
         server.terminate()
