@@ -26,6 +26,7 @@ downstream decides which MACs are ours.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import json
@@ -51,6 +52,9 @@ logger = logging.getLogger(__name__)
 BLE_PROTOCOLS = ("ble_espresense", "ble_omg", "ble_minew", "ble_ingics", "ble_aprilbrother", "ble_kontakt")
 _REFUSED_FOR_GOOD = {132, 133, 134, 135, 138}  # bad protocol, client id, credentials; not authorized; banned
 _client_ids = itertools.count(1)
+GATEWAY_CACHE_SIZE = 4096  # gateway identifiers remembered by gateway_key
+ADVERT_CACHE_SIZE = 16_384  # advertisements remembered by advert(), shared by the adapters of this process
+_adverts: dict[bytes, Advert] = {}
 T = TypeVar("T")
 
 
@@ -104,8 +108,10 @@ def collect(
 # --- helpers the parsers share ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=GATEWAY_CACHE_SIZE)
 def gateway_key(value: str) -> str:
-    """How a gateway identifier is compared: a MAC in any spelling -> 'AC233FC001EA'; a name -> lower-case."""
+    """How a gateway identifier is compared: a MAC in any spelling -> 'AC233FC001EA'; a name -> lower-case.
+    Remembered: every message names its gateway, and a site has a few hundred at most."""
     return norm_mac(value) or value.strip().lower()
 
 
@@ -196,10 +202,21 @@ def from_hex(text: object, *, what: str) -> bytes:
 
 
 def advert(data: bytes) -> Advert:
+    """decode_adv, remembered: a tag repeats the same static frame (iBeacon, Eddystone UID/URL/EID, Minew info)
+    every second. Safe to share: Advert is frozen and parsers only copy its beacon_ids (of str values) into
+    `raw`. TLM frames change each time (counters) and carry a dict, so they are decoded every time."""
+    adv = _adverts.get(data) if isinstance(data, bytes) else None
+    if adv is not None:
+        return adv
     try:
-        return decode_adv(data)
+        adv = decode_adv(data)
     except AdvError as exc:
         raise Drop(exc.reason, f"advertising data {data[:40].hex()}: {exc}") from None
+    if adv.tlm is None and isinstance(data, bytes):
+        if len(_adverts) >= ADVERT_CACHE_SIZE:
+            _adverts.clear()  # bounded: a flood of distinct frames costs a re-decode, never memory
+        _adverts[data] = adv
+    return adv
 
 
 def status_of(advert: Advert) -> TagStatus | None:
