@@ -56,6 +56,10 @@ class ImportReport:
         return out
 
 
+# what a floor file sets on a Reader row, besides its position
+READER_FIELDS = ("name", "kind", "protocol", "address", "topic", "hardware_id", "height_m", "enabled", "calibration")
+
+
 class _DryRun(Exception):
     """Raised inside the import transaction to roll a dry run back."""
 
@@ -189,34 +193,13 @@ def _readers_sync(
     readers = []
     for spec in specs:
         reader = existing.pop(spec.code, None) or Reader(floor=floor, code=spec.code)
-        for name in (
-            "name",
-            "kind",
-            "protocol",
-            "address",
-            "topic",
-            "hardware_id",
-            "height_m",
-            "enabled",
-            "calibration",
-        ):
+        for name in READER_FIELDS:
             setattr(reader, name, getattr(spec, name))
         reader.position = _geos(spec.point)
         readers.append(reader)
     new = [reader for reader in readers if reader.pk is None]
     Reader.objects.bulk_create(new)
-    fields = [
-        "name",
-        "kind",
-        "protocol",
-        "address",
-        "topic",
-        "hardware_id",
-        "height_m",
-        "enabled",
-        "calibration",
-        "position",
-    ]
+    fields = [*READER_FIELDS, "position"]
     Reader.objects.bulk_update([r for r in readers if r not in new], fields, batch_size=500)
     Antenna.objects.filter(reader__in=readers).delete()
     Antenna.objects.bulk_create(
