@@ -7,8 +7,8 @@ import io
 import json
 from typing import Any
 
-from floorplans.demo.mapping import control_points
-from floorplans.demo.render import render_plan
+from floorplans.drawing.mapping import control_points
+from floorplans.drawing.render import render_plan
 from floorplans.models import Floor
 from floorplans.selectors import floor_export
 from floorplans.services import floor_calibrate, floor_set_plan_image

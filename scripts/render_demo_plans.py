@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from floorplans.demo.layout import demo_floors
-from floorplans.demo.render import render_plan
+from floorplans.drawing.render import render_plan
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.polygon import orient
 
-from floorplans.demo.mapping import control_points
+from floorplans.drawing.mapping import control_points
 
 COORD_DECIMALS = 2
 EXTENT_MARGIN_M = 4.0  # free floor around the building on the right and top (the left/bottom margin is built in)

@@ -16,7 +16,7 @@ from shapely.geometry import LinearRing, Point, Polygon, box, shape
 from shapely.ops import unary_union
 
 from floorplans.demo.layout import demo_floors
-from floorplans.demo.mapping import metres_to_px
+from floorplans.drawing.mapping import metres_to_px
 
 Doc = dict[str, Any]
 Props = dict[str, Any]
@@ -75,7 +75,7 @@ def test_it_builds_the_same_floors_every_time() -> None:
 
 
 def test_it_imports_without_django() -> None:
-    script = ("import sys, floorplans.demo.layout, floorplans.demo.render; "
+    script = ("import sys, floorplans.demo.layout, floorplans.drawing.render; "
               "print(any(m.split('.')[0] == 'django' for m in sys.modules))")
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)

@@ -11,9 +11,9 @@ from PIL import Image
 from shapely.geometry import shape
 
 from floorplans.demo.layout import demo_floors
-from floorplans.demo.mapping import plan_size_px
-from floorplans.demo.render import render_plan
-from floorplans.demo.render_base import BACKGROUND, EXIT_RED, kind_fill
+from floorplans.drawing.mapping import plan_size_px
+from floorplans.drawing.render import render_plan
+from floorplans.drawing.render_base import BACKGROUND, EXIT_RED, kind_fill
 
 Doc = dict[str, Any]
 

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from PIL import ImageDraw
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
-from floorplans.demo.render_base import (
+from floorplans.drawing.render_base import (
     ANTENNA_ORANGE,
     BACKGROUND,
     BED_FILL,

@@ -8,8 +8,8 @@ from typing import Any
 
 from PIL import ImageDraw
 
-from floorplans.demo.mapping import PLAN_MARGIN_PX, PLAN_TITLE_PX
-from floorplans.demo.render_base import (
+from floorplans.drawing.mapping import PLAN_MARGIN_PX, PLAN_TITLE_PX
+from floorplans.drawing.render_base import (
     BACKGROUND,
     INK,
     KIND_STYLE,
@@ -20,7 +20,7 @@ from floorplans.demo.render_base import (
     Rgb,
     font,
 )
-from floorplans.demo.render_symbols import (
+from floorplans.drawing.render_symbols import (
     antenna_symbol,
     ble_symbol,
     exit_symbol,

@@ -17,8 +17,8 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polylabel, unary_union
 
-from floorplans.demo.mapping import PLAN_MARGIN_PX, control_points, plan_size_px
-from floorplans.demo.render_base import (
+from floorplans.drawing.mapping import PLAN_MARGIN_PX, control_points, plan_size_px
+from floorplans.drawing.render_base import (
     BACKGROUND,
     INK,
     MUTED,
@@ -34,8 +34,8 @@ from floorplans.demo.render_base import (
     read_readers,
     read_zones,
 )
-from floorplans.demo.render_frame import draw_legend, draw_north_arrow, draw_scale_bar, draw_title, legend_entries
-from floorplans.demo.render_symbols import draw_bed, draw_door, draw_lift, draw_reader, draw_stairs, swing_areas
+from floorplans.drawing.render_frame import draw_legend, draw_north_arrow, draw_scale_bar, draw_title, legend_entries
+from floorplans.drawing.render_symbols import draw_bed, draw_door, draw_lift, draw_reader, draw_stairs, swing_areas
 
 EXTERIOR_WALL_PX = 6
 WALL_PX = 3
