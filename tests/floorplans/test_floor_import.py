@@ -196,3 +196,18 @@ def test_it_keeps_the_hardware_ids_devices_report_themselves_by(floor_doc: Doc) 
     floor_import(floor_file=_parse(floor_doc))
     assert dict(Reader.objects.exclude(hardware_id="").values_list("code", "hardware_id")) == {
         "UWB-1": "0CA8", "BLE-101": "AC233FC00101"}
+
+
+def test_the_command_draws_and_calibrates_a_plan_for_a_floor_that_has_none(
+    floor_doc: Doc, tmp_path: Path, settings: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    del floor_doc["hospital_iot"]["floor"]["control_points"]
+    out = io.StringIO()
+    call_command("import_floor", str(_write(tmp_path, floor_doc)), "--render-plan", stdout=out)
+    floor = Floor.objects.get(code="L3")
+    assert "plan image rendered" in out.getvalue()
+    assert floor.plan_image and floor.affine is not None and floor.plan_residual_m == pytest.approx(0, abs=1e-9)
+    with Image.open(floor.plan_image.path) as plan:  # the middle of the corridor is drawn where the affine says
+        px, py = floor.affine.metres_to_pixels(np.array([[13.0, 9.5]]))[0]
+        assert plan.getpixel((round(px), round(py))) != (255, 255, 255)
