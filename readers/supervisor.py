@@ -76,12 +76,12 @@ class Supervisor:
     def _run(self, spec: AdapterSpec) -> None:
         backoff = self._backoff()
         while not self._stopping.is_set():
-            adapter = spec.adapter(spec.settings, drops=self.drops)
-            with self._lock:
-                self._running[spec.settings.code] = adapter
-            if self._stopping.is_set():
-                return
             try:
+                adapter = spec.adapter(spec.settings, drops=self.drops)  # may refuse its settings
+                with self._lock:
+                    self._running[spec.settings.code] = adapter
+                if self._stopping.is_set():
+                    return
                 for batch in adapter.batches():
                     self.health.record(batch, received_at=utc_now())
                     self._deliver(batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from readers.adapters.backoff import Backoff
 from readers.adapters.base import ReaderAdapter, ReaderError, ReaderSettings
@@ -58,6 +58,19 @@ class _Misconfigured(ReaderAdapter):
         yield []
 
 
+class _RefusesSettings(ReaderAdapter):
+    """A reader whose row lacks what its adapter needs (e.g. a DWM1001 without its tag id)."""
+
+    protocol: ClassVar[str] = "test_refuses"
+    tech: ClassVar[Tech] = Tech.UWB
+
+    def __init__(self, settings: ReaderSettings, **kwargs: Any) -> None:
+        raise ReaderError(f"{settings.code}: options['tag_id'] is required", permanent=True)
+
+    def batches(self) -> Iterator[list[TagRead]]:
+        yield []
+
+
 def _spec(adapter: type[ReaderAdapter], code: str) -> AdapterSpec:
     return AdapterSpec(adapter, ReaderSettings(code=code, protocol=adapter.protocol), (code,))
 
@@ -86,6 +99,19 @@ def test_it_keeps_good_readers_running_while_others_fail() -> None:
     states = {s.reader_id: s for s in health.snapshot(utc_now())[0]}
     assert states["BAD"].last_error == "bad address 'nowhere'" and states["BAD"].reads_total == 0
     assert "reader went away" in states["FLAKY"].last_error
+
+
+def test_an_adapter_that_refuses_its_settings_is_reported_and_the_rest_run() -> None:
+    received: list[TagRead] = []
+    health = HealthTracker(["GOOD", "MISCONFIGURED"], started_at=utc_now())
+    supervisor = Supervisor([_spec(_Steady, "GOOD"), _spec(_RefusesSettings, "MISCONFIGURED")],
+                            sink=received.extend, drops=DropCounter(), health=health)
+    supervisor.start()
+    threading.Event().wait(0.2)
+    assert supervisor.stop() == []
+    states = {s.reader_id: s for s in health.snapshot(utc_now())[0]}
+    assert states["MISCONFIGURED"].last_error == "MISCONFIGURED: options['tag_id'] is required"
+    assert received and {r.reader_id for r in received} == {"GOOD"}
 
 
 def test_a_failing_sink_is_counted_and_the_reads_keep_coming() -> None:
