@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.contrib.gis.db import models
 
-from floorplans.models import Zone
+from floorplans.geometry import FLOOR_SRID
+from floorplans.models import Door, Floor, Zone
 
 
 class Tag(models.Model):
@@ -103,3 +104,107 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_number} {self.get_category_display()}"
+
+
+class Method(models.IntegerChoices):
+    """How a position was obtained (the values of `tracking.localization.Method`, plus zone-level RFID)."""
+
+    MULTILATERATION = 0, "multilateration"
+    PROXIMITY = 1, "nearest receivers"
+    TRACKED = 2, "Kalman track"
+    ZONE = 4, "RFID zone"  # 3 is the engine's NONE, never stored
+
+
+class CurrentLocation(models.Model):
+    """Where a tag is now: one row per tag, upserted once per pipeline window."""
+
+    tag = models.OneToOneField(Tag, primary_key=True, on_delete=models.CASCADE, related_name="location")
+    floor = models.ForeignKey(Floor, on_delete=models.CASCADE, related_name="current_locations")
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="current_locations")
+    position = models.PointField(srid=FLOOR_SRID)
+    accuracy_m = models.FloatField()
+    method = models.SmallIntegerField(choices=Method.choices)
+    stationary = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(help_text="time of the estimate")
+    updated_at = models.DateTimeField(help_text="when the pipeline wrote it")
+
+    class Meta:
+        indexes = [models.Index(fields=["floor", "zone"]), models.Index(fields=["seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} @ floor {self.floor_id} zone {self.zone_id}"
+
+
+class LocationHistory(models.Model):
+    """Past positions, written on significant movement, zone change or every N s while still.
+
+    The table is range-partitioned by `seen_at` (one partition per day, created ahead and dropped after
+    the retention period by `tracking.history.history_partitions_maintain`); migration 0002 creates it
+    with raw SQL, so Django does not manage it. Bulk-written with binary COPY.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    tag = models.ForeignKey(Tag, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    floor = models.ForeignKey(Floor, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    zone = models.ForeignKey(Zone, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    position = models.PointField(srid=FLOOR_SRID)
+    accuracy_m = models.FloatField()
+    method = models.SmallIntegerField(choices=Method.choices)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "tracking_locationhistory"
+        verbose_name_plural = "location history"
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ZonePresence(models.Model):
+    """One stay of a tag in a zone: open while `exited_at` is null."""
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="presences")
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="presences")
+    entered_at = models.DateTimeField()
+    exited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-entered_at"]
+        indexes = [models.Index(fields=["tag", "-entered_at"]), models.Index(fields=["zone", "exited_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["tag", "zone"], condition=models.Q(exited_at__isnull=True),
+                                    name="presence_one_open_stay_per_tag_zone"),
+            models.CheckConstraint(
+                condition=models.Q(exited_at__isnull=True) | models.Q(exited_at__gte=models.F("entered_at")),
+                name="presence_exit_after_entry",
+            ),
+        ]
+
+    @property
+    def dwell_s(self) -> float | None:
+        return None if self.exited_at is None else (self.exited_at - self.entered_at).total_seconds()
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} in {self.zone_id} from {self.entered_at:%H:%M:%S}"
+
+
+class PortalCrossing(models.Model):
+    """A tag passing through a door, from its `from_zone` side to its `to_zone` side (`in`) or back (`out`)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "from_zone to to_zone"
+        OUT = "out", "to_zone to from_zone"
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="crossings")
+    door = models.ForeignKey(Door, on_delete=models.CASCADE, related_name="crossings")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    crossed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-crossed_at"]
+        indexes = [models.Index(fields=["door", "-crossed_at"]), models.Index(fields=["tag", "-crossed_at"])]
+        constraints = [models.UniqueConstraint(fields=["tag", "door", "crossed_at"], name="crossing_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} {self.direction} door {self.door_id} at {self.crossed_at:%H:%M:%S}"
