@@ -1,0 +1,249 @@
+"""End to end on this machine: BLE tags -> MQTT broker -> adapter -> engine -> PostGIS -> websockets.
+
+Run: `make bench-e2e` (or `.venv/bin/python -m bench.bench_e2e [--tags 5000 --clients 200 --duration 600]`).
+The issue's goal: 5,000 tags at 1 Hz (several gateways per read) for 10 minutes with 200 connected
+browsers: no read lost, read-to-browser latency p50 <= 150 ms and p99 <= 400 ms.
+
+Everything is real: a scratch database `<POSTGRES_DB>_e2e` (made afresh: migrated, the demo hospital
+loaded, the bench's tags registered, every BLE gateway set to speak Minew JSON on one topic), the
+Mosquitto broker, `manage.py run_rtls` (adapters + pipeline, one process), daphne, and Redis (its own
+database number, so a running demo is not disturbed). The load and the browsers run in processes of
+their own (bench/e2e_load.py, bench/e2e_clients.py); CPU is reported per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_P50_MS, GOAL_P99_MS = 150.0, 400.0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tags", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--sampled", type=int, default=20, help="clients that decode every message for latency")
+    parser.add_argument("--duration", type=float, default=600.0, help="seconds of load")
+    parser.add_argument("--period", type=float, default=1.0, help="seconds between a tag's advertisements")
+    parser.add_argument("--gateways-per-read", type=int, default=4)
+    parser.add_argument("--redis-db", type=int, default=9)
+    parser.add_argument("--seed", type=int, default=5)
+    return parser.parse_args()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def recreate_database(name: str) -> None:
+    params = {k: os.environ.get(f"POSTGRES_{k.upper()}", d) for k, d in
+              (("host", "127.0.0.1"), ("port", "5432"), ("user", "hospital_iot"), ("password", "hospital_iot"))}
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(dbname=name, autocommit=True, **params) as conn:  # type: ignore[arg-type]
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+
+def prepare(args: argparse.Namespace, topic: str) -> dict[str, Any]:
+    """Migrate and fill the scratch database; returns what the load and the clients need."""
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", verbosity=0)
+    from bench.e2e_world import bench_world
+
+    return bench_world(tags=args.tags, topic=topic, seed=args.seed)
+
+
+class Processes:
+    """The processes under test and the bench's own, stopped together."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.running[name] = process
+        return process
+
+    def stop(self) -> None:
+        for process in self.running.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.running.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads)."""
+    with suppress(OSError), open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def server_pids(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                if (entry / "comm").read_text().strip().startswith(name):
+                    pids.append(int(entry.name))
+    return pids
+
+
+def wait_for(what: str, ready: Any, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench_e2e: {what} not ready after {timeout_s:.0f} s (see var/bench/e2e/*.log)")
+        time.sleep(0.5)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pipeline_metrics(redis_url: str) -> list[dict[str, Any]]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    return [json.loads(client.get(key) or b"{}") for key in client.scan_iter("hospital_iot:metrics:rtls:*")]
+
+
+def main() -> None:
+    args = parse_args()
+    base_db = os.environ.get("POSTGRES_DB", "hospital_iot")
+    db_name = f"{base_db}_e2e"
+    redis_url = f"redis://{os.environ.get('REDIS_HOST', '127.0.0.1')}:6379/{args.redis_db}"
+    topic = f"bench/e2e/{os.getpid()}/minew"
+    run_dir = ROOT / "var" / "bench" / "e2e"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(POSTGRES_DB=db_name, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="hospital_iot.settings")
+    print(f"bench_e2e: preparing database {db_name} ({args.tags:,} tags) ...", flush=True)
+    recreate_database(db_name)
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    world = prepare(args, topic)
+    port = free_port()
+    env = dict(os.environ, HOSPITAL_IOT_LOG_LEVEL="WARNING")
+    procs = Processes(env, run_dir)
+    py = sys.executable
+    load_plan = {"mqtt_host": os.environ.get("MQTT_HOST", "127.0.0.1"),
+                 "mqtt_port": int(os.environ.get("MQTT_PORT", "1883")),
+                 "topic": topic, "duration_s": args.duration, "period_s": args.period, "tick_s": 0.1,
+                 "seed": args.seed, "gateways_per_read": args.gateways_per_read, "floors": world["floors"],
+                 "tags": world["tags"]}
+    client_plan = {"url": f"ws://127.0.0.1:{port}", "origin": f"http://127.0.0.1:{port}", "cookie": world["cookie"],
+                   "floors": [f["id"] for f in world["floors"]], "clients": args.clients, "sampled": args.sampled,
+                   "duration_s": args.duration + 5.0, "warmup_s": 15.0}
+    (run_dir / "load.json").write_text(json.dumps(load_plan))
+    (run_dir / "clients.json").write_text(json.dumps(client_plan))
+    try:
+        daphne = procs.start("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                        "hospital_iot.asgi:application"])
+        rtls = procs.start("run_rtls", [py, "manage.py", "run_rtls"])
+        wait_for("daphne", lambda: port_open(port))
+        wait_for("run_rtls", lambda: bool(pipeline_metrics(redis_url)))
+        clients = procs.start("clients", [py, "-m", "bench.e2e_clients", str(run_dir / "clients.json")])
+        time.sleep(3.0)  # let the browsers connect and take their snapshots
+        load = procs.start("load", [py, "-m", "bench.e2e_load", str(run_dir / "load.json")])
+        watched = {"run_rtls": [rtls.pid], "daphne": [daphne.pid], "postgres": server_pids("postgres"),
+                   "redis": server_pids("redis-server"), "mosquitto": server_pids("mosquitto"),
+                   "load (bench)": [load.pid], "clients (bench)": [clients.pid]}
+        cpu0 = {name: sum(cpu_s(p) for p in pids) for name, pids in watched.items()}
+        t0 = time.monotonic()
+        lag_seen: list[float] = []
+        with tqdm(total=int(args.duration), unit="s", desc="load", file=sys.stdout) as bar:
+            while load.poll() is None:
+                time.sleep(1.0)
+                bar.n = min(int(time.monotonic() - t0), int(args.duration))
+                metrics = pipeline_metrics(redis_url)
+                lag = max((m.get("lag_s", 0.0) for m in metrics), default=0.0)
+                lag_seen.append(lag)
+                bar.set_postfix(fixes=sum(m.get("fixes_total", 0) for m in metrics), lag_s=f"{lag:.2f}")
+                bar.refresh()
+        wall_s = time.monotonic() - t0
+        cpu = {name: sum(cpu_s(p) for p in pids) - cpu0[name] for name, pids in watched.items()}
+        clients.wait(timeout=args.duration + 120)
+        time.sleep(3.0)  # the last windows
+        metrics = pipeline_metrics(redis_url)
+    finally:
+        procs.stop()
+    load_result = json.loads((run_dir / "load.log").read_text().strip().splitlines()[-1])
+    client_result = json.loads((run_dir / "clients.log").read_text().strip().splitlines()[-1])
+    report(args, wall_s, cpu, load_result, client_result, metrics, lag_seen, world)
+
+
+def report(args: argparse.Namespace, wall_s: float, cpu: dict[str, float], load: dict[str, Any],
+           clients: dict[str, Any], metrics: list[dict[str, Any]], lag_seen: list[float],
+           world: dict[str, Any]) -> None:
+    reads_in = sum(m.get("reads_total", 0) for m in metrics)
+    drops: dict[str, int] = {}
+    for m in metrics:
+        for reason, n in m.get("drops", {}).items():
+            drops[reason] = drops.get(reason, 0) + n
+    fixes = sum(m.get("fixes_total", 0) for m in metrics)
+    latency = clients["latency_ms"]
+    lost = load["published_reads"] - reads_in
+    print()
+    print(f"{args.tags:,} tags every {args.period:g} s, {args.gateways_per_read} gateways per read at most, "
+          f"{args.clients} browsers on {len(world['floors'])} floors, {wall_s:.0f} s")
+    print(f"{'measure':<44}{'value':>16}{'goal':>14}")
+    print("-" * 74)
+    rows = [
+        ("reads published (MQTT)", f"{load['published_reads']:,}", ""),
+        ("reads received by the pipeline", f"{reads_in:,}", ""),
+        ("reads lost", f"{lost:,}", "0"),
+        ("reads dropped with a reason", ", ".join(f"{k}={v}" for k, v in drops.items()) or "0", ""),
+        ("reads/s", f"{reads_in / wall_s:,.0f}", ""),
+        ("fixes/s (sustained)", f"{fixes / wall_s:,.0f}", ""),
+        ("browsers connected / failed", f"{clients['connected']} / {clients['failed']}", f"{args.clients} / 0"),
+        ("messages to browsers", f"{clients['messages']:,}", ""),
+        ("MB to browsers", f"{clients['bytes'] / 1e6:,.1f}", ""),
+        ("frames missed (seq gaps, sampled)", f"{clients['seq_gaps']:,}", "0"),
+        ("read-to-browser latency p50 ms", f"{latency.get('p50', float('nan')):,.0f}", f"<= {GOAL_P50_MS:.0f}"),
+        ("read-to-browser latency p90 ms", f"{latency.get('p90', float('nan')):,.0f}", ""),
+        ("read-to-browser latency p99 ms", f"{latency.get('p99', float('nan')):,.0f}", f"<= {GOAL_P99_MS:.0f}"),
+        ("read-to-browser latency max ms", f"{latency.get('max', float('nan')):,.0f}", ""),
+        ("latency samples (fixes)", f"{latency.get('n', 0):,}", ""),
+        ("pipeline lag max s", f"{max(lag_seen, default=0.0):.2f}", ""),
+        ("load ticks late", f"{load['late_ticks']:,}", ""),
+    ]
+    rows += [(f"CPU {name} (cores)", f"{seconds / wall_s:.2f}", "") for name, seconds in cpu.items()]
+    for name, value, goal in rows:
+        print(f"{name:<44}{value:>16}{goal:>14}")
+    met = lost == 0 and latency.get("p50", 1e9) <= GOAL_P50_MS and latency.get("p99", 1e9) <= GOAL_P99_MS
+    print("-" * 74)
+    print(f"goal {'met' if met else 'NOT met'}: no read lost, p50 <= {GOAL_P50_MS:.0f} ms, p99 <= {GOAL_P99_MS:.0f} ms")
+    print("logs: var/bench/e2e/")
+
+
+if __name__ == "__main__":
+    main()
