@@ -8,7 +8,7 @@ PORT ?= 8000
 export POSTGRES_USER ?= hospital_iot
 export POSTGRES_PASSWORD ?= hospital_iot
 
-.PHONY: run test setup setup-test demo lint bench-accuracy bench-localization bench-readers screenshot
+.PHONY: run test setup setup-test demo lint bench-accuracy bench-localization bench-readers bench-storage bench-e2e screenshot
 
 setup:
 	@scripts/bootstrap.sh
@@ -47,3 +47,11 @@ bench-localization: setup
 # readers: parsing and end-to-end speed (needs Mosquitto: `make setup` starts it)
 bench-readers: setup
 	@$(PY) -m bench.bench_readers
+
+# storage: bulk location writes (binary COPY) against a per-row ORM loop, on a scratch database
+bench-storage: setup
+	@$(PY) -m bench.bench_storage
+
+# end to end: 5,000 BLE tags at 1 Hz for 10 minutes, 200 websocket browsers (ARGS="--duration 60" for a short run)
+bench-e2e: setup
+	@$(PY) -m bench.bench_e2e $(ARGS)

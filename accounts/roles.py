@@ -18,15 +18,21 @@ INTEGRATION: Final = "integration"
 GATEWAY: Final = "gateway"
 
 _SEE_FLOORS = ("floorplans.view_*",)
-_SEE_TRACKING = ("tracking.view_tag", "tracking.view_trackedobject", "tracking.view_asset")
+# where things are now (live floor map, /api/locations/) and who is in each zone (/api/occupancy/)
+_SEE_WHERE = ("tracking.view_currentlocation", "tracking.view_zonepresence")
+_SEE_TRACKING = ("tracking.view_tag", "tracking.view_trackedobject", "tracking.view_asset", *_SEE_WHERE)
+# where things have been: trails and door crossings (people's movements, so not every role)
+_SEE_PAST = ("tracking.view_locationhistory", "tracking.view_portalcrossing")
+# equipment records biomed keeps; never tracking.* (that would let it edit FloorAccess, its own scope)
+_KEEP_EQUIPMENT = ("tracking.*_tag", "tracking.*_trackedobject", "tracking.*_asset")
 
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     NURSE: _SEE_FLOORS + _SEE_TRACKING + ("infusion.view_patient",),
     CHARGE_NURSE: _SEE_FLOORS
     + _SEE_TRACKING
-    + ("infusion.view_patient", "infusion.change_patient", "infusion.add_patient"),
-    BIOMED: (*_SEE_FLOORS, "readers.view_*", "tracking.*"),
-    SECURITY: (*_SEE_FLOORS, "readers.view_*", "tracking.view_tag", "tracking.view_trackedobject"),
+    + ("tracking.view_locationhistory", "infusion.view_patient", "infusion.change_patient", "infusion.add_patient"),
+    BIOMED: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_KEEP_EQUIPMENT),
+    SECURITY: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST),
     ADMINISTRATOR: (
         "floorplans.*",
         "readers.*",
@@ -37,7 +43,7 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "accounts.*",
     ),
     # machines (a nurse-call system, a BI export) reading locations over the API with a token
-    INTEGRATION: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING),
+    INTEGRATION: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST),
     # BLE gateways that POST their sightings over HTTP instead of MQTT
     GATEWAY: ("readers.ingest_reads",),
 }

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "leaflet",  # only for its static copy of Leaflet (leaflet/leaflet.js, .css), which the floor map loads
     "floorplans",
     "readers",
     "tracking",
@@ -111,6 +112,14 @@ DATABASES = {
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 MQTT_HOST = os.environ.get("MQTT_HOST", "127.0.0.1")
 MQTT_PORT = int(os.environ.get("MQTT_PORT", "1883"))
+
+# location history: daily partitions older than this are dropped; a tag's fix is kept when it moved
+# HISTORY_MIN_MOVE_M, changed zone or floor, or HISTORY_STILL_EVERY_S passed since its last kept fix
+LOCATION_HISTORY_RETENTION_DAYS = int(os.environ.get("HOSPITAL_IOT_HISTORY_RETENTION_DAYS", "90"))
+HISTORY_MIN_MOVE_M = 1.0
+HISTORY_STILL_EVERY_S = 30.0
+# /metrics: answered to localhost without a token; from elsewhere it needs "Authorization: Bearer <token>"
+METRICS_TOKEN = os.environ.get("HOSPITAL_IOT_METRICS_TOKEN", "")
 
 CHANNEL_LAYERS = {
     "default": {

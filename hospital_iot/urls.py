@@ -8,9 +8,10 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.views import LoginView
 from floorplans.apis import BuildingViewSet, DoorViewSet, FloorViewSet, SiteViewSet, ZoneViewSet
-from hospital_iot.views import health
+from hospital_iot.views import health, healthz, metrics
 from readers.apis import IngestApi, ReaderViewSet
 from readers.views import reader_list
+from tracking.apis import TagViewSet, TrackedObjectViewSet
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -19,6 +20,8 @@ router.register("floors", FloorViewSet, basename="floor")
 router.register("zones", ZoneViewSet, basename="zone")
 router.register("doors", DoorViewSet, basename="door")
 router.register("readers", ReaderViewSet, basename="reader")
+router.register("tags", TagViewSet, basename="tag")
+router.register("tracked-objects", TrackedObjectViewSet, basename="tracked-object")
 
 urlpatterns = [
     path("", include("floorplans.urls")),
@@ -28,10 +31,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),
     path("api/ingest/<str:protocol>/", IngestApi.as_view(), name="ingest"),
+    path("api/", include("tracking.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("health/", health, name="health"),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 admin.site.site_header = "hospital_iot administration"

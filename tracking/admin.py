@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from tracking.models import Asset, Tag, TrackedObject
+from tracking.models import Asset, FloorAccess, Tag, TrackedObject
 
 
 @admin.register(Tag)
@@ -26,3 +26,11 @@ class AssetAdmin(admin.ModelAdmin[Asset]):
     list_filter = ["category", "status", "department"]
     search_fields = ["asset_number", "serial_number", "make", "model", "tracked_object__tag__tag_id"]
     raw_id_fields = ["tracked_object", "department", "home_zone"]
+
+
+@admin.register(FloorAccess)
+class FloorAccessAdmin(admin.ModelAdmin[FloorAccess]):
+    """Which floors or buildings a group may watch; a group with no rows is not a scope group."""
+
+    list_display = ["group", "building", "floor"]
+    list_filter = ["group"]

@@ -139,7 +139,7 @@ class LocationHistory(models.Model):
     """Past positions, written on significant movement, zone change or every N s while still.
 
     The table is range-partitioned by `seen_at` (one partition per day, created ahead and dropped after
-    the retention period by `tracking.history.history_partitions_maintain`); migration 0002 creates it
+    the retention period by `tracking.store.partitions.history_partitions_maintain`); migration 0002 creates it
     with raw SQL, so Django does not manage it. Bulk-written with binary COPY.
     """
 
@@ -208,3 +208,32 @@ class PortalCrossing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag_id} {self.direction} door {self.door_id} at {self.crossed_at:%H:%M:%S}"
+
+
+class FloorAccess(models.Model):
+    """Limits which floors the members of a group may watch (tracking.access): one floor, or every floor
+    of one building. A user in no group with rows sees every floor; otherwise the floors of all their
+    groups' rows together. Roles grant permissions; these rows scope them to places."""
+
+    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="floor_access")
+    floor = models.ForeignKey(Floor, null=True, blank=True, on_delete=models.CASCADE, related_name="access_rules")
+    building = models.ForeignKey(
+        "floorplans.Building", null=True, blank=True, on_delete=models.CASCADE, related_name="access_rules"
+    )
+
+    class Meta:
+        verbose_name = "floor access rule"
+        verbose_name_plural = "floor access rules"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(floor__isnull=False, building__isnull=True)
+                | models.Q(floor__isnull=True, building__isnull=False),
+                name="flooraccess_floor_xor_building",
+            ),
+            models.UniqueConstraint(fields=["group", "floor"], name="flooraccess_unique_group_floor"),
+            models.UniqueConstraint(fields=["group", "building"], name="flooraccess_unique_group_building"),
+        ]
+
+    def __str__(self) -> str:
+        place = f"floor {self.floor_id}" if self.floor_id else f"building {self.building_id}"
+        return f"{self.group_id} may watch {place}"
