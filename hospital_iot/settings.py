@@ -124,7 +124,9 @@ METRICS_TOKEN = os.environ.get("HOSPITAL_IOT_METRICS_TOKEN", "")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # redis-py 8 times reads out after 5 s, exactly channels_redis's blocking wait for a message: an idle
+        # websocket then dies with TimeoutError. A longer socket timeout keeps idle consumers alive.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
     }
 }
 

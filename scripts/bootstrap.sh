@@ -23,7 +23,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 install_packages() {
     local wanted=(postgresql postgresql-contrib gdal-bin libgdal-dev libgeos-dev libproj-dev redis-server
                   mosquitto mosquitto-clients fonts-dejavu-core python3-venv python3-dev build-essential)
-    [ "$WITH_TEST" = 1 ] && wanted+=(chromium chromium-driver)
+    [ "$WITH_TEST" = 1 ] && wanted+=(chromium)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,20 +1,22 @@
 """Screenshots of the running demo for the README: `make screenshot` (needs the demo loaded).
 
-Starts daphne on a spare port, logs in as the demo nurse in headless Chromium, saves PNGs to
-docs/screenshots/, and stops daphne again.
+Starts daphne on a spare port and, for the live floor map, the demo's moving parts (the emulated
+readers and the RTLS pipeline, as `make run` does); logs in as the demo nurse in headless Chromium
+(Playwright driving Debian's chromium), saves PNGs to docs/screenshots/, and stops everything again.
+`--no-live` leaves the emulators and the pipeline out (the map then shows the positions already stored,
+if any were seen in the last 10 minutes).
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.wait import WebDriverWait
+from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -22,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 from tests.browser.chromium import chromium  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+PYTHON = str(ROOT / ".venv/bin/python")
+LIVE_TIMEOUT_S = 60.0
 
 
 def _free_port() -> int:
@@ -40,42 +44,73 @@ def _wait_for(port: int, timeout_s: float = 30.0) -> None:
     raise SystemExit(f"daphne did not start on port {port}")
 
 
-def _log_in(browser: Any, base: str, username: str, password: str) -> None:
-    browser.get(f"{base}/accounts/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys(password)
-    browser.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".card"))
+def _start(*command: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(list(command), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _log_in(page: Page, base: str, username: str, password: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click(".login button[type=submit]")
+    page.wait_for_selector(".card")
+
+
+def _pages(browser: Browser, base: str) -> None:
+    page = browser.new_page(viewport={"width": 1500, "height": 1150})
+    _log_in(page, base, "nurse", "demo-nurse")
+    page.screenshot(path=OUT / "floors.png")
+    page.locator(".card", has_text="4 West").get_by_role("link", name="Plan and zones").click()
+    page.wait_for_selector(".plan svg")
+    page.evaluate("document.querySelector('polygon[data-code=\"4W-405\"]').style.fill='rgba(11,110,153,.3)'")
+    page.screenshot(path=OUT / "floor-4w.png")
+    _log_in(page, base, "biomed", "demo-biomed")
+    href = page.locator(".card", has_text="4 West").get_by_role("link", name="Plan and zones").get_attribute("href")
+    page.goto(f"{base}/readers/?floor={(href or '').split('/')[2]}")
+    page.screenshot(path=OUT / "readers.png")
+    page.close()
+
+
+def _floor_map(browser: Browser, base: str, *, live: bool) -> None:
+    """The live map of 4 West at 1280 x 800, once markers are on it; an infusion pump picked by search."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, base, "nurse", "demo-nurse")
+    page.locator(".card", has_text="4 West").get_by_role("link", name="Live map").click()
+    page.wait_for_selector('.fm-conn[data-state="live"]')
+    if live:  # the pipeline places the emulated tags within seconds
+        page.wait_for_function("document.querySelectorAll('.fm-marker').length >= 10", timeout=LIVE_TIMEOUT_S * 1000)
+    if page.locator(".fm-marker").count():
+        page.fill("#fm-q", "infusion pump")
+        page.press("#fm-q", "Enter")
+        page.wait_for_selector(".fm-results li")
+        page.wait_for_timeout(1500)  # markers glide to their latest positions
+    page.screenshot(path=OUT / "floor-map.png")
+    page.close()
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-live", action="store_true", help="no emulators and pipeline: the stored positions only")
+    live = not parser.parse_args().no_live
     OUT.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "hospital_iot.asgi:application"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    browser = chromium(width=1500, height=1150)
+    processes = [_start(str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port),
+                        "hospital_iot.asgi:application")]
+    if live:
+        processes += [_start(PYTHON, "manage.py", "run_emulators"), _start(PYTHON, "manage.py", "run_rtls")]
     try:
         _wait_for(port)
         base = f"http://127.0.0.1:{port}"
-        _log_in(browser, base, "nurse", "demo-nurse")
-        browser.save_screenshot(str(OUT / "floors.png"))
-        browser.find_element(By.PARTIAL_LINK_TEXT, "4 West").click()
-        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".plan svg"))
-        browser.execute_script("document.querySelector('polygon[data-code=\"4W-405\"]').style.fill='rgba(11,110,153,.3)'")
-        browser.save_screenshot(str(OUT / "floor-4w.png"))
-        browser.delete_all_cookies()
-        _log_in(browser, base, "biomed", "demo-biomed")
-        browser.get(f"{base}/readers/?floor=" + browser.execute_script(
-            "return [...document.querySelectorAll('.card')].find(c => c.textContent.includes('4 West'))"
-            ".getAttribute('href').split('/')[2]"))
-        browser.save_screenshot(str(OUT / "readers.png"))
-        print(f"wrote floors.png, floor-4w.png and readers.png to {OUT}")
+        with chromium() as browser:
+            _pages(browser, base)
+            _floor_map(browser, base, live=live)
+        print(f"wrote floors.png, floor-4w.png, readers.png and floor-map.png to {OUT}")
     finally:
-        browser.quit()
-        server.terminate()
-        server.wait(timeout=10)
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
 
 
 if __name__ == "__main__":

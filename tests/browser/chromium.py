@@ -1,24 +1,25 @@
-"""A real headless Chromium (Debian's chromium + chromium-driver), driven by Selenium."""
+"""A real headless Chromium (Debian's /usr/bin/chromium, no browser download), driven by Playwright."""
 
 from __future__ import annotations
 
 import shutil
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+# no background traffic: this machine's network is closed
+QUIET = ["--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--disable-dev-shm-usage", "--no-sandbox"]
 
 
-def chromium(*, width: int = 1600, height: int = 1000) -> webdriver.Chrome:
-    """Headless Chromium with no background traffic (this machine's network is closed)."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={width},{height}",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='hospital-iot-chromium-')}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium for the length of the block; open pages with browser.new_page(viewport=...)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=QUIET)
+        try:
+            yield browser
+        finally:
+            browser.close()
