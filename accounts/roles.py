@@ -27,7 +27,8 @@ _SEE_PAST = ("tracking.view_locationhistory", "tracking.view_portalcrossing")
 _KEEP_EQUIPMENT = ("tracking.*_tag", "tracking.*_trackedobject", "tracking.*_asset")
 
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
-    NURSE: _SEE_FLOORS + _SEE_TRACKING + ("infusion.view_patient",),
+    # the floor map's marker details show the last hour's trail: the nurse's "where has this pump been?"
+    NURSE: _SEE_FLOORS + _SEE_TRACKING + ("tracking.view_locationhistory", "infusion.view_patient"),
     CHARGE_NURSE: _SEE_FLOORS
     + _SEE_TRACKING
     + ("tracking.view_locationhistory", "infusion.view_patient", "infusion.change_patient", "infusion.add_patient"),

@@ -68,7 +68,7 @@ def test_the_page_boots_with_the_floors_the_urls_and_leaflet_from_static(client:
     assert config["floors"][0]["data_url"] == f"/floors/{drawn_floor.pk}/map.json"
     assert config["urls"]["socket"] == "/ws/floors/{floor}/" and config["urls"]["search"] == "/api/search/"
     assert {"value": "infusion_pump", "label": "infusion pump"} in config["categories"]
-    assert config["can_trail"] is False  # a nurse sees where things are, not where they have been
+    assert config["can_trail"] is True  # a nurse sees the last hour of a marker's trail
     assert 'src="/static/leaflet/leaflet.js"' in page and 'href="/static/leaflet/leaflet.css"' in page
     assert 'type="module" src="/static/floormap/main.js"' in page
     assert "//unpkg" not in page and "cdn" not in page.lower()  # nothing from outside
