@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: emulated hardware (LLRP readers on TCP, BLE gateways and UWB on MQTT), the reader
-# supervisor streaming reads into Redis, and the web app (HTTP + websockets) with daphne.
+# The demo: emulated hardware (LLRP readers on TCP, BLE gateways and UWB on MQTT), the RTLS (the reader
+# supervisor and the location pipeline in one process: positions stored and pushed to the floor maps),
+# and the web app (HTTP + websockets) with daphne.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${1:-127.0.0.1}
@@ -17,10 +18,10 @@ trap stop EXIT INT TERM
 
 $PY manage.py run_emulators >var/log/emulators.log 2>&1 &
 pids+=($!)
-$PY manage.py run_readers >var/log/readers.log 2>&1 &
+$PY manage.py run_rtls >var/log/rtls.log 2>&1 &
 pids+=($!)
 $PY manage.py demo_logins --url "http://$HOST:$PORT/"
-echo "  emulated hardware: var/log/emulators.log   readers: var/log/readers.log   Ctrl-C stops everything"
+echo "  emulated hardware: var/log/emulators.log   readers and pipeline: var/log/rtls.log   Ctrl-C stops everything"
 .venv/bin/daphne -b "$HOST" -p "$PORT" --access-log var/log/access.log hospital_iot.asgi:application &
 pids+=($!)
 wait -n "${pids[@]}" || true

@@ -1,0 +1,168 @@
+"""One window of reads: gathered for at most `window_s`, turned into arrays once, split by floor and
+technology into the engine's ReadWindows. Pure (no Django); the only per-read Python is the one pass
+that copies TagRead fields into lists, and lookups run per distinct reader or tag, never per read.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from readers.reads import TagRead
+from tracking.localization._arrays import Bool, Float, Int
+from tracking.localization.window import ReadWindow, Str
+from tracking.pipeline.layout import TECH_CODES, FloorLayout, RtlsConfig
+
+RFID, BLE, UWB = TECH_CODES["rfid"], TECH_CODES["ble"], TECH_CODES["uwb"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReadArrays:
+    """N reads as columns: tag_id, reader_id (N,) str; tech (N,) TECH_CODES; t_s (N,) unix s;
+    rssi_dbm, range_m (N,) NaN where absent; antenna (N,) -1 where absent."""
+
+    tag_id: Str
+    reader_id: Str
+    tech: Int
+    t_s: Float
+    rssi_dbm: Float
+    range_m: Float
+    antenna: Int
+
+    def __len__(self) -> int:
+        return len(self.tag_id)
+
+    @classmethod
+    def from_reads(cls, reads: Sequence[TagRead]) -> ReadArrays:
+        nan = math.nan
+        return cls(
+            tag_id=np.array([r.tag_id for r in reads], dtype=np.str_),
+            reader_id=np.array([r.reader_id for r in reads], dtype=np.str_),
+            tech=np.array([TECH_CODES[r.tech.value] for r in reads], dtype=np.int64),
+            t_s=np.array([r.seen_at.timestamp() for r in reads], dtype=np.float64),
+            rssi_dbm=np.array([nan if r.rssi_dbm is None else r.rssi_dbm for r in reads], dtype=np.float64),
+            range_m=np.array([nan if r.range_m is None else r.range_m for r in reads], dtype=np.float64),
+            antenna=np.array([-1 if r.antenna is None else r.antenna for r in reads], dtype=np.int64),
+        )
+
+    def take(self, rows: Bool | Int) -> ReadArrays:
+        return ReadArrays(*(getattr(self, name)[rows] for name in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class FloorReads:
+    """The reads of one floor in one window, per technology (receiver = index in the floor layout)."""
+
+    ble: ReadWindow
+    uwb: ReadWindow
+    rfid: ReadWindow  # receiver = antenna index, value = rssi_dbm
+
+    def __len__(self) -> int:
+        return len(self.ble.tag_id) + len(self.uwb.tag_id) + len(self.rfid.tag_id)
+
+    @classmethod
+    def empty(cls) -> FloorReads:
+        none = ReadWindow.of([], [], [], [])
+        return cls(none, none, none)
+
+
+def lookup(keys: npt.NDArray[np.generic], table: Mapping[str, int], *, missing: int = -1) -> Int:
+    """table[key] for every element of keys (one dict lookup per distinct key)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    values = np.array([table.get(str(k), missing) for k in distinct.tolist()], dtype=np.int64)
+    return np.asarray(values[inverse.reshape(-1)], dtype=np.int64)
+
+
+def known(keys: npt.NDArray[np.generic], table: Mapping[str, object]) -> Bool:
+    """key in table, for every element of keys (one lookup per distinct key)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=bool)
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    found = np.array([str(k) in table for k in distinct.tolist()], dtype=bool)
+    return np.asarray(found[inverse.reshape(-1)], dtype=bool)
+
+
+def route(reads: ReadArrays, config: RtlsConfig, *, floors: Mapping[int, FloorLayout] | None = None,
+          ) -> tuple[dict[int, FloorReads], Counter[str]]:
+    """Split a window by floor (the floor of each read's reader) and technology.
+
+    Reads that cannot be used are dropped and counted by reason: unknown_reader, unregistered_tag,
+    other_floor (a floor this worker does not own), unknown_receiver (the reader is not a receiver of
+    that technology on its floor, or the antenna port is not registered), missing_value.
+    """
+    floors = config.floors if floors is None else floors
+    drops: Counter[str] = Counter()
+    floor_id = lookup(reads.reader_id, config.reader_floor)
+    registered = known(reads.tag_id, config.tags)
+    ok = _count(drops, "unknown_reader", floor_id >= 0)
+    ok &= _count(drops, "unregistered_tag", registered | ~ok)
+    ok &= _count(drops, "other_floor", np.isin(floor_id, list(floors)) | ~ok)
+    out: dict[int, FloorReads] = {}
+    for fid in np.unique(floor_id[ok]).tolist():
+        part = reads.take(ok & (floor_id == fid))
+        out[int(fid)], floor_drops = _split(part, floors[int(fid)])
+        drops.update(floor_drops)
+    return out, drops
+
+
+def _count(drops: Counter[str], reason: str, keep: Bool) -> Bool:
+    if (n := int((~keep).sum())) > 0:
+        drops[reason] += n
+    return keep
+
+
+def _split(reads: ReadArrays, layout: FloorLayout) -> tuple[FloorReads, Counter[str]]:
+    drops: Counter[str] = Counter()
+    windows: dict[int, ReadWindow] = {}
+    for tech, receivers in ((BLE, layout.ble), (UWB, layout.uwb)):
+        part = reads.take(reads.tech == tech)
+        value = part.range_m if tech == UWB else part.rssi_dbm
+        receiver = lookup(part.reader_id, receivers.index if receivers is not None else {})
+        keep = _count(drops, "unknown_receiver", receiver >= 0)
+        keep &= _count(drops, "missing_value", np.isfinite(value) | ~keep)
+        windows[tech] = ReadWindow(part.tag_id[keep], receiver[keep], part.t_s[keep], value[keep])
+    part = reads.take(reads.tech == RFID)
+    keys = np.char.add(np.char.add(part.reader_id, "#"), part.antenna.astype(np.str_))
+    antenna = lookup(keys, {f"{code}#{port}": a for a, (code, port) in enumerate(layout.rfid.keys)})
+    keep = _count(drops, "unknown_receiver", antenna >= 0)
+    keep &= _count(drops, "missing_value", np.isfinite(part.rssi_dbm) | ~keep)
+    windows[RFID] = ReadWindow(part.tag_id[keep], antenna[keep], part.t_s[keep], part.rssi_dbm[keep])
+    return FloorReads(ble=windows[BLE], uwb=windows[UWB], rfid=windows[RFID]), drops
+
+
+def time_slices(t_s: Float, width_s: float) -> list[Int]:
+    """Row indices of the reads in consecutive slices of width_s of read time, oldest first (empty slices
+    left out). One slice in steady state; a backlog becomes as many slices as it spans."""
+    if len(t_s) == 0:
+        return []
+    bins = np.floor((t_s - t_s.min()) / width_s).astype(np.int64)
+    order = np.argsort(bins, kind="stable")
+    edges = np.flatnonzero(np.diff(bins[order])) + 1
+    return [np.asarray(part, dtype=np.int64) for part in np.split(order, edges)]
+
+
+def collect_window(poll: Callable[[float], list[T]], *, window_s: float, max_size: int,
+                   size: Callable[[T], int] = lambda _: 1, clock: Callable[[], float] = time.monotonic) -> list[T]:
+    """Items for one window: wait up to window_s for the first, then gather what arrives until window_s
+    after the first arrived, or until they reach max_size (by `size`, e.g. reads per delivery).
+    Returns [] when nothing came within window_s."""
+    items = poll(window_s)
+    if not items:
+        return []
+    deadline = clock() + window_s
+    total = sum(size(item) for item in items)
+    while total < max_size and (left_s := deadline - clock()) > 0:
+        more = poll(left_s)
+        items.extend(more)
+        total += sum(size(item) for item in more)
+    return items
