@@ -112,7 +112,8 @@ class Method(models.IntegerChoices):
     MULTILATERATION = 0, "multilateration"
     PROXIMITY = 1, "nearest receivers"
     TRACKED = 2, "Kalman track"
-    ZONE = 4, "RFID zone"  # 3 is the engine's NONE, never stored
+    SMOOTHED = 4, "smoothed track"  # 3 is the engine's NONE, never stored
+    ZONE = 5, "RFID zone"
 
 
 class CurrentLocation(models.Model):

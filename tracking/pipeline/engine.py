@@ -33,7 +33,7 @@ from tracking.pipeline.windows import BLE, RFID, UWB, FloorReads
 
 logger = logging.getLogger(__name__)
 
-ZONE_METHOD = 4  # tracking.models.Method.ZONE: an RFID zone-level position
+ZONE_METHOD = 5  # tracking.models.Method.ZONE: an RFID zone-level position
 INSIDE_BY_M = 0.05  # how far inside the outline a fix found outside it is put
 
 

@@ -20,7 +20,7 @@ from django.db import connection
 from floorplans.models import Door, Floor, Zone
 from readers.reads import TagRead, Tech
 from tests.tracking.store.batches import history_drop_all
-from tracking.models import Asset, CurrentLocation, LocationHistory, PortalCrossing, ZonePresence
+from tracking.models import Asset, CurrentLocation, LocationHistory, Method, PortalCrossing, ZonePresence
 from tracking.pipeline import events
 from tracking.pipeline.bus import InProcessBus
 from tracking.pipeline.commit import StoreCommitter
@@ -145,7 +145,7 @@ def test_it_stores_and_announces_what_a_window_of_reads_says(
     assert (pump.floor_id, pump.zone_id, pump.method) == (ward.pk, zone(ward, "3N-101"), 1)  # proximity
     assert (pump.position.x, pump.position.y) == pytest.approx((2.5, 13.5))  # at the one gateway that heard it
     band = CurrentLocation.objects.get(tag__tag_id=BAND)
-    assert (band.zone_id, band.method, band.position.x) == (zone(ward, "ST-1"), 4, 27.0)
+    assert (band.zone_id, band.method, band.position.x) == (zone(ward, "ST-1"), Method.ZONE, 27.0)
     assert band.seen_at.timestamp() == pytest.approx(t0 + 0.5, abs=1e-3)
     assert LocationHistory.objects.filter(tag__tag_id=BAND).count() == 2
     stays = list(ZonePresence.objects.filter(tag__tag_id=BAND).order_by("entered_at")
