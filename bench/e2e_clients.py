@@ -9,7 +9,7 @@ every message in all clients would make this process, not the system, the bottle
 PLAN.json: {"url": "ws://127.0.0.1:PORT", "origin": "http://127.0.0.1:PORT", "cookie": "sessionid=...",
             "floors": [ids], "clients": 200, "sampled": 20, "duration_s": 600, "warmup_s": 10}
 Prints one JSON line: {"connected", "failed", "messages", "bytes", "seq_gaps", "snapshots",
-                       "latency_ms": {"p50", "p90", "p99", "max", "n"}, "fixes_seen"}.
+                       "latency_ms": {"p50", "p90", "p99", "max", "n"}, "fixes_seen", "cpu_s"}.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
              if len(latency_ms) else {"n": 0})
     return {"connected": tally.connected, "failed": tally.failed, "messages": tally.messages, "bytes": tally.bytes,
             "seq_gaps": tally.seq_gaps, "snapshots": tally.snapshots, "fixes_seen": tally.fixes_seen,
-            "latency_ms": stats}
+            "latency_ms": stats, "cpu_s": time.process_time()}
 
 
 if __name__ == "__main__":
