@@ -28,30 +28,23 @@ from __future__ import annotations
 
 import functools
 import importlib
-import itertools
 import json
 import logging
-import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.reasoncodes import ReasonCode
-
 from readers.adapters.backoff import Backoff
 from readers.adapters.base import ADAPTERS, ReaderAdapter, ReaderError, ReaderSettings
 from readers.adapters.ble_adv import AdvError, Advert, decode_adv, norm_mac
+from readers.adapters.mqtt_client import MqttSubscriber
+from readers.adapters.mqtt_wire import Message
 from readers.drops import DropCounter, DropReason, rssi_ok, time_ok
 from readers.reads import TagRead, TagStatus, Tech
 
 logger = logging.getLogger(__name__)
 
 BLE_PROTOCOLS = ("ble_espresense", "ble_omg", "ble_minew", "ble_ingics", "ble_aprilbrother", "ble_kontakt")
-_REFUSED_FOR_GOOD = {132, 133, 134, 135, 138}  # bad protocol, client id, credentials; not authorized; banned
-_client_ids = itertools.count(1)
 GATEWAY_CACHE_SIZE = 4096  # gateway identifiers remembered by gateway_key
 ADVERT_CACHE_SIZE = 16_384  # advertisements remembered by advert(), shared by the adapters of this process
 _adverts: dict[bytes, Advert] = {}
@@ -161,9 +154,12 @@ def tag_mac(value: object) -> str:
 
 
 def rssi_dbm(value: object) -> float:
-    if value is None:
+    if type(value) is float:  # a JSON number with a fraction (ESPresense's rssi): nothing to convert
+        rssi: float | None = value
+    elif value is None:
         raise Drop(DropReason.MISSING_FIELD, "no rssi")
-    rssi = as_float(value)
+    else:
+        rssi = as_float(value)
     if rssi is None:
         raise Drop(DropReason.WRONG_TYPE, f"rssi {str(value)[:40]!r}")
     if not rssi_ok(rssi):
@@ -258,8 +254,10 @@ def parse_http(
 
 
 class BleMqttAdapter(ReaderAdapter):
-    """Subscribes to `settings.topic` on the broker and yields one batch of reads per ~50 ms of messages.
-    Reconnects with backoff; `stop()` ends `batches()` within ~0.1 s (a connect attempt: within 1 s)."""
+    """Subscribes to `settings.topic` on the broker and yields one batch of reads per ~50 ms of messages,
+    through the lean subscriber of `mqtt_client` (paho's per-message cost capped an adapter near 37,000
+    messages per CPU-second). Reconnects with backoff; `stop()` ends `batches()` within ~0.1 s (a connect
+    attempt: within 1 s)."""
 
     tech = Tech.BLE
     parse: ClassVar[BleParser]
@@ -280,80 +278,30 @@ class BleMqttAdapter(ReaderAdapter):
             gateways = {str(options["gateway_id"]): settings.code}
         self.gateways = gateway_table(gateways)
         self.backoff = Backoff()
-        self._pending: list[tuple[str, bytes]] = []
-        self._refused: str | None = None
+        username = str(options["mqtt_username"]) if options.get("mqtt_username") else None
+        self.subscriber = MqttSubscriber(
+            host=self.host, port=self.port, topic=self.topic, qos=int(options.get("qos", 0)),
+            client_name=settings.code, source=settings.code, drops=self.drops, backoff=self.backoff,
+            username=username, password=str(options.get("mqtt_password", "")) if username else None,
+            window_s=self.window_s, max_batch_messages=self.max_batch_messages,
+        )
 
     def batches(self) -> Iterator[list[TagRead]]:
-        while not self.stopping.is_set():
-            client = self._client()
-            try:
-                client.connect(self.host, self.port, keepalive=30)
-                yield from self._pump(client)
-            except (OSError, mqtt.WebsocketConnectionError) as exc:
-                logger.warning("%s: MQTT %s:%s unreachable: %s", self.settings.code, self.host, self.port, exc)
-            finally:
-                client.disconnect()
-                client.loop(timeout=0)  # let paho close the socket
-            if self._refused is not None:
-                raise ReaderError(f"{self.settings.code}: broker refused: {self._refused}", permanent=True)
-            if not self.stopping.is_set():
-                delay_s = self.backoff.next_delay_s()
-                logger.info("%s: reconnecting to MQTT in %.1f s", self.settings.code, delay_s)
-                self.stopping.wait(delay_s)
+        for messages in self.subscriber.batches(self.stopping):
+            reads = self.parse_batch(messages, now=self.clock())
+            if reads:
+                yield reads
 
-    def _client(self) -> mqtt.Client:
-        client_id = f"hospital_iot-{self.settings.code}-{os.getpid()}-{next(_client_ids)}"
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-        client.connect_timeout = 1.0
-        options = self.settings.options
-        if options.get("mqtt_username"):
-            client.username_pw_set(str(options["mqtt_username"]), str(options.get("mqtt_password", "")))
-        client.on_connect = self._on_connect
-        client.on_message = self._on_message
-        return client
-
-    def _on_connect(
-        self, client: mqtt.Client, _userdata: Any, _flags: mqtt.ConnectFlags, reason: ReasonCode, _properties: Any
-    ) -> None:
-        if reason.is_failure:
-            logger.warning("%s: MQTT connect refused: %s", self.settings.code, reason)
-            if reason.value in _REFUSED_FOR_GOOD:
-                self._refused = str(reason)
-            client.disconnect()
-            return
-        self.backoff.reset()
-        client.subscribe(self.topic, qos=int(self.settings.options.get("qos", 0)))
-        logger.info("%s: subscribed to %s on %s:%s", self.settings.code, self.topic, self.host, self.port)
-
-    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._pending.append((message.topic, bytes(message.payload)))
-
-    def _pump(self, client: mqtt.Client) -> Iterator[list[TagRead]]:
-        """Run paho's network loop on this thread; flush what arrived every `window_s`."""
-        first_at = 0.0
-        while not self.stopping.is_set():
-            rc = client.loop(timeout=self.window_s)
-            while rc == mqtt.MQTT_ERR_SUCCESS and self._pending and len(self._pending) < self.max_batch_messages:
-                waiting = len(self._pending)  # paho's loop() reads one packet per select(); drain the socket
-                rc = client.loop_read()
-                if len(self._pending) == waiting:
-                    break
-            if rc != mqtt.MQTT_ERR_SUCCESS:
-                logger.warning("%s: MQTT connection lost: %s", self.settings.code, mqtt.error_string(rc))
-                return
-            if not self._pending:
-                continue
-            first_at = first_at or time.monotonic()
-            if time.monotonic() - first_at >= self.window_s or len(self._pending) >= self.max_batch_messages:
-                first_at = 0.0
-                batch = self._parse_pending()
-                if batch:
-                    yield batch
-
-    def _parse_pending(self) -> list[TagRead]:
-        messages, self._pending = self._pending, []
-        now, parse, source = self.clock(), type(self).parse, self.settings.code
+    def parse_batch(self, messages: list[Message], *, now: datetime) -> list[TagRead]:
+        """One window of (topic, payload) messages -> their reads, each through `parse`. A format with a
+        faster way to take many messages at once overrides this (and keeps `parse`'s results and drops)."""
+        parse, source, gateways, drops = type(self).parse, self.settings.code, self.gateways, self.drops
         reads: list[TagRead] = []
         for topic, payload in messages:
-            reads += parse(payload, topic=topic, gateways=self.gateways, drops=self.drops, now=now, source=source)
+            try:
+                text = topic.decode()
+            except UnicodeDecodeError:
+                drops.drop(DropReason.GARBLED, reader_id=source, detail=f"topic {topic[:80]!r} is not UTF-8")
+                continue
+            reads += parse(payload, topic=text, gateways=gateways, drops=drops, now=now, source=source)
         return reads

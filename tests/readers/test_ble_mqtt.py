@@ -3,6 +3,7 @@ adapters parse. Every wait is bounded; adapters run in daemon threads and must s
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import random
@@ -15,6 +16,7 @@ import pytest
 
 from readers.adapters.base import ReaderAdapter, ReaderSettings
 from readers.adapters.ble_mqtt import ble_adapter_for, parser_for
+from readers.adapters.mqtt_wire import encode_connect, encode_publish
 from readers.drops import DropCounter
 from readers.emulators.ble_gateway import BleGatewayEmulator, GatewaySpec, gateway_messages
 from readers.emulators.sightings import BleSighting
@@ -160,3 +162,57 @@ def test_it_stops_within_a_second_while_the_broker_is_unreachable() -> None:
     time.sleep(1.0)  # a few refused connects and backoff waits
     assert adapter.backoff.attempt >= 1
     assert running.stop() < 1.0
+
+
+@pytest.mark.usefixtures("broker")
+def test_it_takes_a_burst_of_espresense_messages_from_many_gateways_without_losing_one(prefix: str) -> None:
+    """20,000 one-read messages from 20 gateway connections, as fast as Mosquitto takes them: every one arrives."""
+    rooms = [f"room-{k}" for k in range(20)]
+    drops = DropCounter()
+    adapter = ble_adapter_for("ble_espresense")(
+        ReaderSettings(code="esp", protocol="ble_espresense", topic=f"{prefix}/espresense/devices/#",
+                       options={"gateways": {room: f"gw-{room}" for room in rooms}}),
+        drops=drops,
+    )
+    running = Running(adapter)
+    gateways = [_mqtt_connection() for _ in rooms]
+    try:
+        probe = encode_publish(f"{prefix}/espresense/devices/probe/{rooms[0]}", b'{"mac":"AC233FFFFFFF","rssi":-50.0}')
+        deadline = time.monotonic() + 10
+        while not running.collect(until={("AC233FFFFFFF", "gw-room-0")}, timeout_s=0.2) and time.monotonic() < deadline:
+            gateways[0].sendall(probe)  # until the adapter has subscribed
+        time.sleep(0.3)
+        while not running.reads.empty():
+            running.reads.get()
+        for k, (room, sock) in enumerate(zip(rooms, gateways, strict=True)):
+            sock.sendall(b"".join(
+                encode_publish(f"{prefix}/espresense/devices/ac233f{k:02x}{i:04x}/{room}",
+                               json.dumps({"mac": f"ac233f{k:02x}{i:04x}", "rssi": -60.5 - i % 30}).encode())
+                for i in range(1_000)))
+        got = running.collect(until={(f"AC233F{k:02X}{i:04X}", f"gw-{room}") for k, room in enumerate(rooms)
+                                     for i in range(1_000)}, timeout_s=20)
+    finally:
+        for sock in gateways:
+            sock.close()
+        running.stop()
+    assert len(got - {("AC233FFFFFFF", "gw-room-0")}) == 20_000
+    assert drops.total() == 0
+
+
+def _mqtt_connection() -> socket.socket:
+    sock = socket.create_connection((HOST, PORT), timeout=5)
+    sock.sendall(encode_connect(f"test-gw-{time.monotonic_ns()}", keepalive_s=30))
+    assert sock.recv(4) == bytes.fromhex("20020000")
+    return sock
+
+
+def test_it_counts_a_topic_that_is_not_utf8_as_garbled_and_parses_the_rest() -> None:
+    drops = DropCounter()
+    adapter = ble_adapter_for("ble_ingics")(
+        ReaderSettings(code="igs", protocol="ble_ingics", topic="igs/#", options={"gateway_id": "E7DAE08E6FC3"}),
+        drops=drops,
+    )
+    body = b"$GPRP,0C61CFC1452E,E7:DA:E0:8E:6F:C3,-44,0201061AFF4C000215B9A5D27D56CC4E3AAB511F2153BCB9670001452ED6"
+    reads = adapter.parse_batch([(b"igs/\xff", body), (b"igs/gw", body)], now=datetime.now(UTC))
+    assert [(r.tag_id, r.reader_id) for r in reads] == [("0C61CFC1452E", "igs")]
+    assert drops.counts("igs") == {"garbled": 1}
