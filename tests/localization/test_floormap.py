@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import Polygon, box
 
 from tracking.localization.floormap import NO_ZONE, Door, FloorMap, choose_floor
@@ -14,6 +15,20 @@ FLOOR = FloorMap(outline=box(0, 0, 10, 8), zones=[ROOM_A, ROOM_B, CORRIDOR],
 @pytest.mark.parametrize(("xy", "zone"), [((2, 5), 0), ((7, 5), 1), ((5, 1), 2), ((12, 5), NO_ZONE)])
 def test_it_names_the_zone_of_a_point(xy: tuple[float, float], zone: int) -> None:
     assert FLOOR.zone_at(np.array([xy], dtype=float)).tolist() == [zone]
+
+
+def test_the_first_zone_holding_a_point_wins_as_a_loop_over_the_zones_would_find() -> None:
+    bed, ward = box(1, 3, 3, 5), box(0, 0, 10, 8)  # zones smallest first: a bed inside the ward
+    floor = FloorMap(outline=box(0, 0, 12, 8), zones=[bed, ROOM_A, ward], doors=[])
+    xy = np.random.default_rng(22).uniform([-1, -1], [12, 9], (400, 2))
+    xy[:3] = [[2.0, 4.0], [1.0, 4.0], [5.0, 5.0]]  # inside the bed; on its edge (inside the room); on an edge
+    loop = np.full(len(xy), NO_ZONE)
+    for i, zone in enumerate(floor.zones):
+        hit = (loop == NO_ZONE) & shapely.contains_xy(zone, xy[:, 0], xy[:, 1])
+        loop[hit] = i
+    np.testing.assert_array_equal(floor.zone_at(xy), loop)
+    assert floor.zone_at(xy[:3]).tolist() == [0, 1, 2]
+    assert floor.zone_at(np.zeros((0, 2))).tolist() == []
 
 
 def test_fixes_off_the_floor_are_pulled_back_onto_it() -> None:
@@ -65,3 +80,46 @@ def test_floor_choice_prefers_the_strongest_floor_with_hysteresis() -> None:
 def test_bad_door_is_rejected() -> None:
     with pytest.raises(ValueError, match="door"):
         FloorMap(outline=box(0, 0, 1, 1), zones=[Polygon([(0, 0), (1, 0), (1, 1)])], doors=[Door(0, 3, (0.5, 0.5))])
+
+
+def reference_zones(floor: FloorMap, steps: list[tuple[np.ndarray, np.ndarray, float]], *, margin_m: float,
+                    dwell_s: float) -> list[list[int]]:
+    """ZoneHysteresis as first written: every fix against every zone, one tag at a time."""
+    padded = [z.buffer(margin_m) for z in floor.zones]
+    zone: dict[str, int] = {}
+    candidate: dict[str, tuple[int, float]] = {}
+    out = []
+    for tags, xy, t in steps:
+        got = []
+        for tag, p in zip(tags.tolist(), xy, strict=True):
+            current = zone.get(tag, NO_ZONE)
+            near = current != NO_ZONE and shapely.contains_xy(padded[current], p[0], p[1])
+            seen = current if near else int(floor.zone_at(p[None])[0])
+            if seen == current:
+                candidate.pop(tag, None)
+            else:
+                z, since = candidate.get(tag, (seen, t))
+                z, since = (z, since) if z == seen else (seen, t)
+                candidate[tag] = (z, since)
+                if current == NO_ZONE or t - since >= dwell_s:
+                    zone[tag], current = z, z
+                    candidate.pop(tag)
+            got.append(current)
+        out.append(got)
+    return out
+
+
+def test_zone_hysteresis_matches_the_reference_on_random_walks() -> None:
+    rng = np.random.default_rng(23)
+    tags = np.array([f"t{i}" for i in range(60)])
+    xy = rng.uniform([0, 0], [10, 8], (60, 2))
+    steps = []
+    for t in range(40):
+        xy = xy + rng.normal(0, 0.6, xy.shape)  # wanders across walls and off the floor
+        heard = rng.random(60) < 0.7
+        steps.append((tags[heard], xy[heard], float(t)))
+    zones = ZoneHysteresis(FLOOR, margin_m=0.5, dwell_s=3.0)
+    got = [zones.update(tag, p, np.full(len(tag), t)).zone.tolist() for tag, p, t in steps]
+    want = reference_zones(FLOOR, steps, margin_m=0.5, dwell_s=3.0)
+    assert got == want
+    assert sum(len(set(z)) for z in got) > 40  # tags did change zones

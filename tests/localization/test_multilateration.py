@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tracking.localization.models import RangeModel
-from tracking.localization.multilateration import Method, gauss_newton, locate, multilaterate
+from tracking.localization.multilateration import Method, gauss_newton, irls, locate, multilaterate
 
 ANCHORS_3D = np.array([[0.0, 0.0, 2.5], [10.0, 0.0, 2.5], [10.0, 8.0, 1.0], [0.0, 8.0, 2.5], [5.0, 4.0, 3.0]])
 
@@ -82,3 +82,40 @@ def test_gauss_newton_rejects_mismatched_start() -> None:
     model = RangeModel(anchors_m=ANCHORS_3D, bias_m=np.zeros(5), sigma=np.ones(5))
     with pytest.raises(ValueError, match="xy0_m"):
         gauss_newton(model, np.ones((2, 5)), np.ones((2, 5), dtype=bool), np.zeros((3, 2)))
+
+
+class CountingModel:
+    """A RangeModel that counts its predictions."""
+
+    def __init__(self, model: RangeModel) -> None:
+        self.model, self.calls = model, 0
+        self.anchors_m, self.sigma = model.anchors_m, model.sigma
+
+    def predict(self, xy_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.calls += 1
+        return self.model.predict(xy_m)
+
+    def predict_at(self, xy_m: np.ndarray, receiver: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.calls += 1
+        return self.model.predict_at(xy_m, receiver)
+
+    def closeness(self, z: np.ndarray) -> np.ndarray:
+        return self.model.closeness(z)
+
+    def noise_var(self, counts: np.ndarray) -> np.ndarray:
+        return self.model.noise_var(counts)
+
+
+def test_it_returns_at_once_for_an_empty_batch() -> None:
+    model = CountingModel(RangeModel(anchors_m=ANCHORS_3D, bias_m=np.zeros(5), sigma=np.full(5, 0.1)))
+    xy = irls(model, np.zeros((0, 5)), np.zeros((0, 5)), np.zeros((0, 2)))
+    assert xy.shape == (0, 2) and model.calls == 0
+
+
+def test_it_does_not_iterate_tags_heard_by_fewer_than_three_anchors() -> None:
+    model = CountingModel(RangeModel(anchors_m=ANCHORS_3D, bias_m=np.zeros(5), sigma=np.full(5, 0.1)))
+    r = ranges_to(np.array([[3.0, 4.0], [6.0, 2.0]]), ANCHORS_3D, 0.0)
+    valid = np.array([[True, True, False, False, False], [True, False, False, False, False]])
+    sol = locate(model, np.where(valid, r, 0.0), valid)
+    assert sol.method.tolist() == [Method.PROXIMITY, Method.PROXIMITY]
+    assert model.calls == 1  # the one Jacobian at the answers, no Gauss-Newton step

@@ -88,3 +88,28 @@ def test_bad_window_shapes_raise() -> None:
         ReadWindow(np.array(["a"]), np.array([0, 1]), np.array([0.0]), np.array([1.0]))
     with pytest.raises(ValueError, match="receiver indices"):
         TagTracker(MODEL).step(ReadWindow.of(["a"], [7], [0.0], [1.0]))
+
+
+def test_it_forgets_tags_and_keeps_the_others() -> None:
+    tracker = TagTracker(MODEL)
+    for t in range(3):
+        tracker.step(window_at({"a": (2.0, 2.0), "b": (7.0, 7.0), "c": (5.0, 1.0)}, float(t)))
+    tracker.step(ReadWindow.of(["d"], [0], [3.0], [1.0]))  # heard once: pending, no track yet
+    b_before = tracker.x[tracker.rows(np.array(["b"]))[0]].copy()
+    tracker.forget(np.array(["a", "d", "never-seen"]))
+    assert tracker.tag_id.tolist() == ["b", "c"]
+    assert tracker.rows(np.array(["a", "b", "c", "d"])).tolist() == [-1, 0, 1, -1]
+    np.testing.assert_array_equal(tracker.x[0], b_before)
+    assert len(tracker._pending.tag_id) == 0
+    again = tracker.step(window_at({"a": (9.0, 9.0), "b": (7.0, 7.0)}, 4.0))  # "a" starts afresh, where it is now
+    by_tag = dict(zip(again.tag_id.tolist(), again.method.tolist(), strict=True))
+    assert by_tag == {"a": Method.MULTILATERATION, "b": Method.TRACKED}
+    np.testing.assert_allclose(again.xy_m[again.tag_id == "a"][0], [9.0, 9.0], atol=0.05)
+
+
+def test_it_reports_nothing_new_for_a_window_of_tracked_tags_only() -> None:
+    tracker = TagTracker(MODEL)
+    tracker.step(window_at({"a": (2.0, 2.0)}, 0.0))
+    fixes = tracker.step(window_at({"a": (2.1, 2.0)}, 1.0))
+    assert fixes.method.tolist() == [Method.TRACKED]
+    assert len(tracker._pending.tag_id) == 0

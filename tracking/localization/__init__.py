@@ -4,9 +4,11 @@
     models  -> PathLossModel (BLE RSSI), RangeModel (UWB), fit_path_loss, fit_range_bias, fit_read_noise
     radiomap-> ResidualMap, fit_residual_map (RSSI corrections learned from labelled data)
     multilateration -> locate / multilaterate / gauss_newton (batched, robust), Method
-    kalman  -> predict / update / iterated_update / gate, fit_white_acceleration, ConstantVelocity2D
+    kalman  -> predict / update / iterated_update / gate (textbook) beside cv_predict / position_update /
+               iterated_position_update (fast forms, same estimates), fit_white_acceleration, ConstantVelocity2D
     smoother-> rts_smooth (fixed-lag RTS), LagBuffer (filter history per tag)
-    tracker -> TagTracker (state between windows; step() real-time, smoothed() lag_s late), TrackerConfig, Fixes
+    tracker -> TagTracker (state between windows; step() real-time, smoothed() lag_s late, forget()), TrackerConfig,
+               Fixes; ekf_heard (update over the receivers heard) and ekf_dense (the textbook k x k reference)
     floormap-> FloorMap (clamp, zone_at, constrain_move), Door, choose_floor
     zones   -> ZoneHysteresis (margin + dwell)
     rfid    -> zone_presence, PortalDetector, phase_range_change_m

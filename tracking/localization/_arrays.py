@@ -49,3 +49,16 @@ def offsets_3d(xy_m: Float, anchors_m: Float, tag_height_m: float) -> Float:
     np.subtract(xy_m[:, 1, None], a_xy[None, :, 1], out=v[1])
     v[2] = tag_height_m - a_z
     return v.transpose(1, 2, 0)  # = np.moveaxis(v, 0, -1), without its Python overhead
+
+
+def offsets_at(xy_m: Float, anchors_m: Float, receiver: Int, tag_height_m: float) -> Float:
+    """offsets_3d towards each row's own receivers only: v[i, j] = tag i - anchor receiver[i, j].
+
+    xy_m : (n, 2)    anchors_m : (k, 2|3)    receiver : (n, m) indices    returns : (n, m, 3), stored as offsets_3d
+    """
+    a_xy, a_z = horizontal_and_height(anchors_m)
+    v = np.empty((3, *receiver.shape))
+    np.subtract(xy_m[:, 0, None], a_xy[:, 0].take(receiver), out=v[0])
+    np.subtract(xy_m[:, 1, None], a_xy[:, 1].take(receiver), out=v[1])
+    np.subtract(tag_height_m, a_z.take(receiver), out=v[2])
+    return v.transpose(1, 2, 0)

@@ -33,6 +33,7 @@ class FloorMap:
     doors: list[Door]
     door_xy_m: Float = field(init=False)
     door_to_door_m: Float = field(init=False)  # shortest walk between doors, inf if none
+    zone_tree: shapely.STRtree = field(init=False, repr=False, compare=False)  # zone_at's index of the zones
 
     def __post_init__(self) -> None:
         for d in self.doors:
@@ -41,6 +42,7 @@ class FloorMap:
         xy = np.array([d.xy_m for d in self.doors], dtype=np.float64).reshape(-1, 2)
         object.__setattr__(self, "door_xy_m", xy)
         object.__setattr__(self, "door_to_door_m", self._walks(xy))
+        object.__setattr__(self, "zone_tree", shapely.STRtree(self.zones))
 
     def _walks(self, xy: Float) -> Float:
         """Floyd-Warshall over doors; two doors of one zone are a straight walk apart."""
@@ -54,10 +56,11 @@ class FloorMap:
     def zone_at(self, xy_m: Float) -> Int:
         """Zone index of each point, NO_ZONE outside every zone (first zone wins on overlap).   (n,)"""
         xy_m = as_float(xy_m, name="xy_m", ndim=2, cols=2)
-        out = np.full(len(xy_m), NO_ZONE, dtype=np.int64)
-        for i, zone in enumerate(self.zones):
-            hit = (out == NO_ZONE) & shapely.contains_xy(zone, xy_m[:, 0], xy_m[:, 1])
-            out[hit] = i
+        # the tree tests each point against the few zones whose box holds it, not against every zone
+        point, zone = self.zone_tree.query(shapely.points(xy_m), predicate="within")
+        out = np.full(len(xy_m), len(self.zones), dtype=np.int64)
+        np.minimum.at(out, point, zone)  # the first zone that holds the point
+        out[out == len(self.zones)] = NO_ZONE
         return out
 
     def clamp(self, xy_m: Float) -> Float:

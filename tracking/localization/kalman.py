@@ -3,6 +3,8 @@
 State per tag  x = [x_m, y_m, vx_mps, vy_mps]; covariance P (4, 4).
 Every function accepts a leading batch axis: x (n, 4), P (n, 4, 4), z (n, m), H (n, m, 4) or (m, 4),
 R (n, m, m) or (m, m). Pure functions carry the maths; `ConstantVelocity2D` is a thin holder.
+Textbook forms (predict, update, iterated_update) sit beside fast forms that give the same estimates
+(cv_predict, position_update, iterated_position_update); tests pin each pair together.
 """
 
 from __future__ import annotations
@@ -167,6 +169,59 @@ def iterated_update(
         K = np.swapaxes(np.linalg.solve(S, H @ P), -1, -2)
         x_i = x + (K @ y[..., None])[..., 0]
     return _joseph(x, P, K, y, H, R)
+
+
+PositionFn = Callable[[Float], tuple[Float, Float]]
+"""h(xy (n, 2)) -> (predicted z (n, m), Jacobian J (n, m, 2)) of readings that depend on the position only."""
+
+
+def iterated_position_update(
+    x: Float, P: Float, z: Float, h: PositionFn, w: Float, *, iterations: int = 3,
+    h0: tuple[Float, Float] | None = None,
+) -> tuple[Float, Float]:
+    """iterated_update for readings of the position only, H = [J 0], with independent noise R = diag(1 / w),
+    without any m x m matrix; w = 0 marks a reading to ignore (a receiver that did not hear the tag, padding).
+
+    The readings enter through two sums over the weighted readings (the information form):
+        A = H' R^-1 H |pp = J' W J = sum_k w_k J_k' J_k   (2, 2)      g = J' W r = sum_k w_k J_k' r_k   (2,)
+    and the push-through identity  H' (H P H' + R)^-1 = [I 0]' (I + A P_pp)^-1 J' W  turns the gain into a 2x2
+    solve that needs no inverse of P or R and holds for a singular A (one receiver, none):
+        K r = P[:, :2] N g ,   N = (I + A P_pp)^-1   (det(I + A P_pp) >= 1: eigenvalues of A P_pp are >= 0)
+    Iterations as iterated_update:  x_{i+1} = x + K_i (z - h(x_i) - H_i (x - x_i)).
+    Joseph form at the last linearisation, as iterated_update; with G = P[:, :2] N and L = G A:
+        K H = [L 0] ,  K R K' = G J' W J G' = L G'  (W R W = W) ,  M = (I - K H) P = P - L P[:2]
+        P = (I - K H) P (I - K H)' + K R K' = M - M[:, :2] L' + L G'
+    x (n, 4), P (n, 4, 4), z, w (n, m) >= 0; h0 = h(x[:, :2]) when the caller has it already.
+    """
+    Pc = _planes(P)  # (4, 4, n)
+    p00, p01, p10, p11 = Pc[0, 0], Pc[0, 1], Pc[1, 0], Pc[1, 1]
+    x_i = x
+    for i in range(max(1, iterations)):
+        z_hat, J = h0 if i == 0 and h0 is not None else h(x_i[:, :2])
+        Jx, Jy = J[..., 0], J[..., 1]
+        dx, dy = x[:, 0] - x_i[:, 0], x[:, 1] - x_i[:, 1]
+        r = z - z_hat - Jx * dx[:, None] - Jy * dy[:, None]  # z - h(x_i) - H_i (x - x_i)
+        wJx, wJy = w * Jx, w * Jy
+        a, b, c = _rowdot(wJx, Jx), _rowdot(wJx, Jy), _rowdot(wJy, Jy)  # A = [[a, b], [b, c]]
+        gx, gy = _rowdot(wJx, r), _rowdot(wJy, r)
+        m00, m01 = 1.0 + a * p00 + b * p10, a * p01 + b * p11  # M = I + A P_pp
+        m10, m11 = b * p00 + c * p10, 1.0 + b * p01 + c * p11
+        det = m00 * m11 - m01 * m10
+        ux, uy = (m11 * gx - m01 * gy) / det, (m00 * gy - m10 * gx) / det  # u = M^-1 g
+        x_i = x + (Pc[:, 0] * ux + Pc[:, 1] * uy).T  # x + P[:, :2] u
+    N = np.array([[m11, -m01], [-m10, m00]]) / det  # M^-1 of the last linearisation   (2, 2, n)
+    G = _matmul_planes(Pc[:, :2], N)  # (4, 2, n)
+    L = _matmul_planes(G, np.array([[a, b], [b, c]]))  # G A: K H = [L 0]
+    M = Pc - _matmul_planes(L, Pc[:2])  # (I - K H) P
+    P_new = M - _matmul_planes(M[:, :2], L.transpose(1, 0, 2)) + _matmul_planes(L, G.transpose(1, 0, 2))
+    P_new += P_new.transpose(1, 0, 2).copy()
+    P_new *= 0.5
+    return x_i, _stack(P_new)
+
+
+def _rowdot(u: Float, v: Float) -> Float:
+    """Row-wise dot product of two (n, m) planes -> (n,)."""
+    return np.asarray(np.einsum("nk,nk->n", u, v), dtype=np.float64)
 
 
 def gate(x: Float, P: Float, z: Float, H: Float, R: Float, *, chi2: float) -> Bool:

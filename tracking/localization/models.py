@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ._arrays import Float, Int, as_float, offsets_3d
+from ._arrays import Float, Int, as_float, offsets_3d, offsets_at
 from .radiomap import ResidualMap
 
 LN10 = float(np.log(10.0))
@@ -21,7 +21,8 @@ MIN_DISTANCE_M = 0.1
 
 class MeasurementModel(Protocol):
     """anchors_m (k, 2|3) receivers; sigma (k,) noise std of one reading; predict / closeness / noise_var
-    (variance of the mean of `counts` readings, (n, k))."""
+    (variance of the mean of `counts` readings, (n, k)); predict_at: predict for given receivers of each row,
+    (n, m) indices -> (n, m), (n, m, 2), equal to the matching columns of predict."""
 
     @property
     def anchors_m(self) -> Float: ...
@@ -30,6 +31,8 @@ class MeasurementModel(Protocol):
     def sigma(self) -> Float: ...
 
     def predict(self, xy_m: Float) -> tuple[Float, Float]: ...
+
+    def predict_at(self, xy_m: Float, receiver: Int) -> tuple[Float, Float]: ...
 
     def closeness(self, z: Float) -> Float: ...
 
@@ -40,6 +43,13 @@ def distances_3d_m(xy_m: Float, anchors_m: Float, tag_height_m: float) -> tuple[
     """3-D tag-anchor distances (n, k), floored at 0.1 m, and the offsets (n, k, 3)."""
     v = offsets_3d(xy_m, anchors_m, tag_height_m)
     dx, dy, dz = v[..., 0], v[..., 1], v[..., 2]  # contiguous planes (see offsets_3d)
+    return np.maximum(np.sqrt(dx * dx + dy * dy + dz * dz), MIN_DISTANCE_M), v
+
+
+def distances_at_m(xy_m: Float, anchors_m: Float, receiver: Int, tag_height_m: float) -> tuple[Float, Float]:
+    """distances_3d_m towards each row's own receivers only.   receiver (n, m)   returns (n, m), (n, m, 3)"""
+    v = offsets_at(xy_m, anchors_m, receiver, tag_height_m)
+    dx, dy, dz = v[..., 0], v[..., 1], v[..., 2]
     return np.maximum(np.sqrt(dx * dx + dy * dy + dz * dz), MIN_DISTANCE_M), v
 
 
@@ -69,12 +79,25 @@ class PathLossModel:
 
     def predict(self, xy_m: Float) -> tuple[Float, Float]:
         """Expected RSSI (n, k) dBm and d(RSSI)/d(xy) (n, k, 2). The map's gradient is ignored."""
-        d_m, v = distances_3d_m(as_float(xy_m, name="xy_m", ndim=2, cols=2), self.anchors_m, self.tag_height_m)
-        rssi_dbm = self.rssi_1m_dbm + self.offset_db - 10.0 * self.exponent * np.log10(d_m)
-        if self.residual_map is not None:
-            rssi_dbm = rssi_dbm + self.residual_map.lookup_db(xy_m)
+        xy_m = as_float(xy_m, name="xy_m", ndim=2, cols=2)
+        d_m, v = distances_3d_m(xy_m, self.anchors_m, self.tag_height_m)
+        residual_db = None if self.residual_map is None else self.residual_map.lookup_db(xy_m)
+        return self._rssi(d_m, v, self.offset_db, self.exponent, residual_db)
+
+    def predict_at(self, xy_m: Float, receiver: Int) -> tuple[Float, Float]:
+        """predict for the receivers of each row only.   receiver (n, m) indices   returns (n, m), (n, m, 2)"""
+        xy_m = as_float(xy_m, name="xy_m", ndim=2, cols=2)
+        d_m, v = distances_at_m(xy_m, self.anchors_m, receiver, self.tag_height_m)
+        residual_db = None if self.residual_map is None else self.residual_map.lookup_db_at(xy_m, receiver)
+        return self._rssi(d_m, v, self.offset_db.take(receiver), self.exponent.take(receiver), residual_db)
+
+    def _rssi(self, d_m: Float, v: Float, offset_db: Float, exponent: Float,
+              residual_db: Float | None) -> tuple[Float, Float]:
+        rssi_dbm = self.rssi_1m_dbm + offset_db - 10.0 * exponent * np.log10(d_m)
+        if residual_db is not None:
+            rssi_dbm = rssi_dbm + residual_db
         # d/dxy [-10 n log10 d] = -10 n / (ln10 d^2) * (xy - a_xy)
-        J = (-10.0 * self.exponent / (LN10 * d_m**2))[..., None] * v[..., :2]
+        J = (-10.0 * exponent / (LN10 * d_m**2))[..., None] * v[..., :2]
         return rssi_dbm, J
 
     def closeness(self, z: Float) -> Float:
@@ -104,6 +127,12 @@ class RangeModel:
         """Expected range (n, k) m and its Jacobian (n, k, 2): d|v|/dxy = (xy - a_xy) / d."""
         d_m, v = distances_3d_m(as_float(xy_m, name="xy_m", ndim=2, cols=2), self.anchors_m, self.tag_height_m)
         return d_m + self.bias_m, v[..., :2] / d_m[..., None]
+
+    def predict_at(self, xy_m: Float, receiver: Int) -> tuple[Float, Float]:
+        """predict for the anchors of each row only.   receiver (n, m) indices   returns (n, m), (n, m, 2)"""
+        d_m, v = distances_at_m(as_float(xy_m, name="xy_m", ndim=2, cols=2), self.anchors_m, receiver,
+                                self.tag_height_m)
+        return d_m + self.bias_m.take(receiver), v[..., :2] / d_m[..., None]
 
     def closeness(self, z: Float) -> Float:
         """1 / range^2: weights of a centroid."""

@@ -150,11 +150,14 @@ def irls(
     a quarter, and so on; the share doubles back towards 1 once steps stop reversing. Plain Gauss-Newton can
     cycle between two points on a poorly determined fix (seen on a BLE track start far outside the
     receivers); the fixed points, and so the answers elsewhere, are unchanged.
-    Each row's answer depends only on its own readings, whatever else is in the batch.
+    Each row's answer depends only on its own readings, whatever else is in the batch. An empty batch returns
+    at once.
     """
     if not (tol_m >= 0 and max_iterations >= 0):
         raise ValueError(f"tol_m {tol_m}, max_iterations {max_iterations}: need both >= 0")
     xy = np.array(xy0_m, dtype=np.float64)  # the answers; a row's is written when it stops
+    if len(xy) == 0:
+        return xy
     rows = np.arange(len(xy))  # the rows still moving; every array below holds theirs
     z_a, w0_a, xy_a = z, w0, xy
     last, damping = np.zeros_like(xy), np.ones(len(xy))  # the step taken last; share of the next one to take
@@ -230,7 +233,12 @@ def locate(
     xy0 = np.where(n_valid[:, None] > 0, xy0, 0.0)
     _check(model, z, valid, xy0)
     w0 = base_weights(model, valid, counts)
-    xy = irls(model, np.where(valid, z, 0.0), w0, xy0, tol_m=tol_m, max_iterations=max_iterations)
+    # rows heard by fewer than MIN_ANCHORS keep their centroid, so Gauss-Newton is not tried on them: with two
+    # anchors many rows would wander on for all max_iterations (two mirror answers and the ridge between them)
+    xy = xy0.copy()
+    solve = np.flatnonzero(n_valid >= MIN_ANCHORS)
+    xy[solve] = irls(model, np.where(valid, z, 0.0)[solve], w0[solve], xy0[solve], tol_m=tol_m,
+                     max_iterations=max_iterations)
     _, J = model.predict(xy)  # one Jacobian at the answers for both the covariance and the GDOP
     cov = pinv_2x2(*normal_2x2(w0, J))
     accuracy = accuracy_radius_m(cov)

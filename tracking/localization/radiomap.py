@@ -23,12 +23,7 @@ class ResidualMap:
 
     def lookup_db(self, xy_m: Float) -> Float:
         """Bilinear interpolation between cell centres.   xy_m (n, 2) -> (n, k) dB"""
-        _, nx, ny = self.values_db.shape
-        u = (as_float(xy_m, name="xy_m", ndim=2, cols=2) - self.origin_m) / self.cell_m - 0.5
-        u = np.clip(u, 0.0, [nx - 1, ny - 1])
-        i0 = np.minimum(np.floor(u).astype(np.int64), [nx - 2, ny - 2]).clip(0)
-        f = u - i0
-        i1 = np.minimum(i0 + 1, [nx - 1, ny - 1])
+        i0, i1, f = self._cells(xy_m)
         v = self.values_db
         out = (
             v[:, i0[:, 0], i0[:, 1]] * (1 - f[:, 0]) * (1 - f[:, 1])
@@ -37,6 +32,28 @@ class ResidualMap:
             + v[:, i1[:, 0], i1[:, 1]] * f[:, 0] * f[:, 1]
         )
         return np.asarray(out.T, dtype=np.float64)
+
+    def lookup_db_at(self, xy_m: Float, receiver: Int) -> Float:
+        """lookup_db for the receivers of each row only.   receiver (n, m) indices -> (n, m) dB"""
+        i0, i1, f = self._cells(xy_m)
+        x0, y0, x1, y1 = i0[:, 0, None], i0[:, 1, None], i1[:, 0, None], i1[:, 1, None]
+        fx, fy = f[:, 0, None], f[:, 1, None]
+        v = self.values_db
+        out = (
+            v[receiver, x0, y0] * (1 - fx) * (1 - fy)
+            + v[receiver, x1, y0] * fx * (1 - fy)
+            + v[receiver, x0, y1] * (1 - fx) * fy
+            + v[receiver, x1, y1] * fx * fy
+        )
+        return np.asarray(out, dtype=np.float64)
+
+    def _cells(self, xy_m: Float) -> tuple[Int, Int, Float]:
+        """Lower and upper cell-centre indices (n, 2) around each point and its fraction (n, 2) between them."""
+        _, nx, ny = self.values_db.shape
+        u = (as_float(xy_m, name="xy_m", ndim=2, cols=2) - self.origin_m) / self.cell_m - 0.5
+        u = np.clip(u, 0.0, [nx - 1, ny - 1])
+        i0 = np.minimum(np.floor(u).astype(np.int64), [nx - 2, ny - 2]).clip(0)
+        return i0, np.minimum(i0 + 1, [nx - 1, ny - 1]), u - i0
 
 
 def fit_residual_map(

@@ -2,11 +2,13 @@
 
 Duplicate reads (same tag, receiver and time) count once; reads older than what a tag's track has
 already absorbed (late, out of order) are dropped and counted; order inside a window does not matter.
+Tag ids are strings only until the window's one np.unique (ReadWindow.tag_codes); after it, integers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +34,23 @@ class ReadWindow:
         if any(s != (n,) for s in shapes.values()):
             raise ValueError(f"ReadWindow arrays must all have shape (N,), got {shapes}")
 
+    @cached_property
+    def tag_codes(self) -> tuple[Str, Int]:
+        """The distinct tag ids (d,), sorted, and each read's index in them (N,): the window's one sort of
+        strings, shared by everything that groups its reads by tag."""
+        distinct, index = np.unique(self.tag_id, return_inverse=True)
+        return distinct, np.asarray(index, dtype=np.int64).reshape(-1)
+
+    @classmethod
+    def coded(cls, tag_id: Str, receiver: Int, t_s: Float, value: Float, *, tags: Str, tag_index: Int) -> ReadWindow:
+        """A window whose tag coding is known already: tag_index (N,) into the sorted distinct ids `tags`, which may
+        hold ids none of these reads carry (those of the larger window these reads were cut from)."""
+        window = cls(tag_id, receiver, t_s, value)
+        present = np.zeros(len(tags), dtype=bool)
+        present[tag_index] = True
+        window.__dict__["tag_codes"] = (tags[present], (np.cumsum(present) - 1)[tag_index])  # cached_property's slot
+        return window
+
     @classmethod
     def of(cls, tag_id: list[str], receiver: list[int], t_s: list[float], value: list[float]) -> ReadWindow:
         return cls(np.asarray(tag_id, dtype=np.str_), np.asarray(receiver, dtype=np.int64),
@@ -41,8 +60,9 @@ class ReadWindow:
 @dataclass(frozen=True)
 class Aggregate:
     """Per tag of the window: z (m, k) mean reading (0 where unheard), counts (m, k), valid (m, k),
-    t_s (m,) mean read time (the time z refers to), t_last_s (m,) latest read time;
-    duplicates / stale = reads discarded as repeated or late."""
+    t_s (m,) mean read time (the time z refers to), t_last_s (m,) latest read time; tag_index (m,) the
+    tag's index in the window's distinct tags (ReadWindow.tag_codes); duplicates / stale = reads discarded
+    as repeated or late."""
 
     tag_id: Str
     z: Float
@@ -51,33 +71,57 @@ class Aggregate:
     t_last_s: Float
     duplicates: int
     stale: int
+    tag_index: Int
 
     @property
     def valid(self) -> npt.NDArray[np.bool_]:
         return np.asarray(self.counts > 0)
 
 
-def aggregate(window: ReadWindow, *, n_receivers: int, last_t_s: dict[str, float]) -> Aggregate:
-    """Mean reading per (tag, receiver); drops duplicates and reads at or before a tag's last update."""
+def aggregate(window: ReadWindow, *, n_receivers: int, horizon_s: Float | None = None) -> Aggregate:
+    """Mean reading per (tag, receiver); drops duplicates and reads at or before a tag's horizon.
+
+    horizon_s (d,): for each distinct tag of the window (ReadWindow.tag_codes), the time of the latest read
+    its track has absorbed, -inf if none; None: no read is stale. Tags come out sorted by id.
+    """
     if window.receiver.size and (window.receiver.min() < 0 or window.receiver.max() >= n_receivers):
         got = f"{window.receiver.min()}..{window.receiver.max()}"
         raise ValueError(f"receiver indices must be in [0, {n_receivers}), got {got}")
-    keys = np.rec.fromarrays([window.tag_id, window.receiver, window.t_s])
-    _, first = np.unique(keys, return_index=True)
-    duplicates = len(window.tag_id) - len(first)
-    tag, rx, t, v = (a[first] for a in (window.tag_id, window.receiver, window.t_s, window.value))
-    seen, which = np.unique(tag, return_inverse=True)
-    horizon = np.array([last_t_s.get(str(s), -np.inf) for s in seen])  # one lookup per tag
-    fresh = t > horizon[which] if len(tag) else np.zeros(0, dtype=bool)
+    distinct, code = window.tag_codes
+    # one sort, by tag, then time, then receiver: repeated reads become neighbours, a tag's reads a run ending
+    # in its latest
+    order = np.lexsort((window.receiver, window.t_s, code))
+    tag, rx, t, v = code[order], window.receiver[order], window.t_s[order], window.value[order]
+    repeat = np.zeros(len(tag), dtype=bool)
+    repeat[1:] = (tag[1:] == tag[:-1]) & (t[1:] == t[:-1]) & (rx[1:] == rx[:-1])
+    fresh = ~repeat if horizon_s is None else ~repeat & (t > horizon_s[tag])
+    stale = int(len(tag) - repeat.sum() - fresh.sum())
     tag, rx, t, v = tag[fresh], rx[fresh], t[fresh], v[fresh]
-    tags, row = np.unique(tag, return_inverse=True)
-    total, counts = np.zeros((len(tags), n_receivers)), np.zeros((len(tags), n_receivers))
-    cells = (row.astype(np.int64), rx.astype(np.int64))
-    np.add.at(total, cells, v)
-    np.add.at(counts, cells, 1.0)
-    t_last, t_sum = np.full(len(tags), -np.inf), np.zeros(len(tags))
-    np.maximum.at(t_last, row, t)
-    np.add.at(t_sum, row, t)
+    present = np.bincount(tag, minlength=len(distinct)) > 0
+    row = (np.cumsum(present) - 1)[tag]  # row of each read's tag among the tags with fresh reads
+    m = int(present.sum())
+    cell = row * n_receivers + rx
+    counts = np.bincount(cell, minlength=m * n_receivers).astype(np.float64).reshape(m, n_receivers)
+    total = np.bincount(cell, weights=v, minlength=m * n_receivers).astype(np.float64, copy=False)
+    total = total.reshape(m, n_receivers)
+    last = np.flatnonzero(np.append(row[1:] != row[:-1], True)) if len(row) else np.zeros(0, dtype=np.int64)
     z = np.divide(total, counts, out=np.zeros_like(total), where=counts > 0)
-    return Aggregate(tag_id=tags, z=z, counts=counts, t_s=t_sum / np.maximum(counts.sum(axis=1), 1.0),
-                     t_last_s=t_last, duplicates=duplicates, stale=int((~fresh).sum()))
+    t_mean = np.bincount(row, weights=t, minlength=m) / np.maximum(np.bincount(row, minlength=m), 1)
+    return Aggregate(tag_id=distinct[present], z=z, counts=counts, t_s=t_mean, t_last_s=t[last],
+                     duplicates=int(repeat.sum()), stale=stale, tag_index=np.flatnonzero(present))
+
+
+def heard_receivers(valid: npt.NDArray[np.bool_]) -> tuple[Int, npt.NDArray[np.bool_]]:
+    """The receivers each row was heard by, packed to the left in index order.
+
+    valid (n, k)   returns receiver (n, m) indices and heard (n, m), m = the most receivers any row heard;
+    padding has heard False and receiver 0.
+    """
+    n_heard = valid.sum(axis=1)
+    row, col = np.nonzero(valid)  # row-major: each row's receivers in index order
+    slot = np.arange(len(row)) - (np.cumsum(n_heard) - n_heard)[row]
+    m = int(n_heard.max(initial=0))
+    receiver, heard = np.zeros((len(valid), m), dtype=np.int64), np.zeros((len(valid), m), dtype=bool)
+    receiver[row, slot] = col
+    heard[row, slot] = True
+    return receiver, heard

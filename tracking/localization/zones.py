@@ -29,29 +29,33 @@ class ZoneChanges:
 class ZoneHysteresis:
     def __init__(self, floor: FloorMap, *, margin_m: float = 0.5, dwell_s: float = 3.0) -> None:
         self.floor, self.dwell_s = floor, dwell_s
-        self.padded = [z.buffer(margin_m) for z in floor.zones]
+        self.padded = np.array([z.buffer(margin_m) for z in floor.zones], dtype=object)  # (z,) prepared
+        shapely.prepare(self.padded)
         self.zone: dict[str, int] = {}
         self.candidate: dict[str, tuple[int, float]] = {}
 
     def update(self, tag_id: Str, xy_m: Float, t_s: Float) -> ZoneChanges:
         """Assign zones to fixes xy_m (n, 2) at t_s (n,)."""
-        current = np.array([self.zone.get(t, NO_ZONE) for t in tag_id.tolist()], dtype=np.int64)
-        raw = self.floor.zone_at(xy_m)
-        still_near = np.zeros(len(current), dtype=bool)
-        for z in np.unique(current[current != NO_ZONE]):  # over zones
-            rows = current == z
-            still_near[rows] = shapely.contains_xy(self.padded[int(z)], xy_m[rows, 0], xy_m[rows, 1])
-        seen = np.where(still_near, current, raw)
+        zone = self.zone
+        current = np.array([zone.get(t, NO_ZONE) for t in tag_id.tolist()], dtype=np.int64)
+        inside = np.flatnonzero(current != NO_ZONE)
+        still_near = np.zeros(len(current), dtype=bool)  # each tag against its own zone's padded outline
+        still_near[inside] = shapely.contains_xy(self.padded[current[inside]], xy_m[inside, 0], xy_m[inside, 1])
+        seen = current.copy()
+        seen[~still_near] = self.floor.zone_at(xy_m[~still_near])  # only tags that left theirs (or had none)
         new = self._dwell(tag_id, current, seen, t_s)
         return ZoneChanges(tag_id=tag_id, zone=new, previous=current, changed=new != current)
 
     def _dwell(self, tag_id: Str, current: Int, seen: Int, t_s: Float) -> Int:
         """Adopt `seen` once it has been seen continuously for dwell_s (a tag with no zone adopts at once)."""
         new = current.copy()
-        for i, tag in enumerate(tag_id.tolist()):  # bookkeeping per tag of the window: dict updates only
-            if seen[i] == current[i]:
-                self.candidate.pop(tag, None)
-                continue
+        stay = seen == current
+        if self.candidate:  # back in (or still in) their zone: no candidate any more
+            for tag in self.candidate.keys() & set(tag_id[stay].tolist()):
+                del self.candidate[tag]
+        tags = tag_id.tolist()
+        for i in np.flatnonzero(~stay).tolist():  # tags seen elsewhere: a few per window
+            tag = tags[i]
             zone, since = self.candidate.get(tag, (int(seen[i]), float(t_s[i])))
             if zone != seen[i]:
                 zone, since = int(seen[i]), float(t_s[i])

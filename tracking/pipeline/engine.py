@@ -25,7 +25,7 @@ from tracking.localization._arrays import Bool, Float, Int
 from tracking.localization.floormap import NO_ZONE
 from tracking.localization.multilateration import Method
 from tracking.localization.rfid import PortalDetector, zone_presence
-from tracking.localization.tracker import Fixes, TagTracker, TrackerConfig, concat_fixes
+from tracking.localization.tracker import Fixes, TagTracker, TrackerConfig, concat_fixes, no_fixes
 from tracking.localization.window import ReadWindow, Str
 from tracking.localization.zones import ZoneHysteresis
 from tracking.pipeline.layout import FloorLayout
@@ -134,16 +134,6 @@ class _Rows:
                 np.array(self.flag, dtype=bool), np.array(self.at_s, dtype=np.float64))
 
 
-class _Tracker(TagTracker):
-    """TagTracker, minus a cost: with no reads of untracked tags, multilateration is not called on an empty
-    batch (irls then runs all MAX_ITERATIONS steps on zero rows, ~25 ms per call; see the issue note)."""
-
-    def _start_pending(self, window: ReadWindow) -> Fixes:
-        if len(self._pending.tag_id) == 0 and np.isin(window.tag_id, self.tag_id).all():
-            return _no_fixes()
-        return super()._start_pending(window)
-
-
 class FloorEngine:
     def __init__(self, layout: FloorLayout, config: EngineConfig | None = None) -> None:
         self.layout, self.config = layout, config or EngineConfig()
@@ -153,7 +143,7 @@ class FloorEngine:
                 silence = self.config.silence_s.get(tech)
                 tracker_config = replace(self.config.tracker, bounds_m=(0.0, 0.0, layout.width_m, layout.height_m),
                                          max_silence_s=np.inf if silence is None else silence)
-                self.trackers[tech] = _Tracker(receivers.model, tracker_config)
+                self.trackers[tech] = TagTracker(receivers.model, tracker_config)
         self.zones = ZoneHysteresis(layout.floor_map, margin_m=self.config.zone_margin_m,
                                     dwell_s=self.config.zone_dwell_s)
         self.rfid_zone: dict[str, int] = {}  # zone index of RFID tags, from the antenna that read them
@@ -181,7 +171,7 @@ class FloorEngine:
     def step(self, reads: FloorReads) -> FloorStep:
         """Absorb one window of this floor's reads."""
         located = [self._track(tech, window) for tech, window in ((BLE, reads.ble), (UWB, reads.uwb))]
-        fixes = concat_fixes([f for f in located if f is not None] or [_no_fixes()])
+        fixes = concat_fixes([f for f in located if f is not None] or [no_fixes()])
         fixes = replace(fixes, xy_m=self._inside(fixes.xy_m))
         changes = self.zones.update(fixes.tag_id, fixes.xy_m, fixes.t_s)
         tag, t_s = fixes.tag_id.tolist(), fixes.t_s.tolist()
@@ -204,8 +194,7 @@ class FloorEngine:
             return None
         fixes = tracker.step(window)
         shown = fixes.method != Method.NONE
-        for tag in fixes.tag_id[shown].tolist():
-            self.tech_of[tag] = tech
+        self.tech_of.update(dict.fromkeys(fixes.tag_id[shown].tolist(), tech))
         return Fixes(*(getattr(fixes, name)[shown] for name in Fixes.__dataclass_fields__))
 
     def _inside(self, xy_m: Float) -> Float:
@@ -226,9 +215,12 @@ class FloorEngine:
         """Skip reads at or before a seeded tag's committed time (already in the database)."""
         if not self.committed_s or len(window.tag_id) == 0:
             return window
-        tags, inverse = np.unique(window.tag_id, return_inverse=True)
-        horizon = np.array([self.committed_s.get(t, -np.inf) for t in tags.tolist()])[inverse.reshape(-1)]
+        tags, index = window.tag_codes  # sorted once per window; the tracker reuses it when nothing is skipped
+        committed = self.committed_s
+        horizon = np.array([committed.get(t, -np.inf) for t in tags.tolist()])[index]
         keep = window.t_s > horizon
+        if keep.all():
+            return window
         self.replayed += int((~keep).sum())
         return ReadWindow(window.tag_id[keep], window.receiver[keep], window.t_s[keep], window.value[keep])
 
@@ -276,10 +268,12 @@ class FloorEngine:
         return np.asarray(pks[zone_index], dtype=np.int64)
 
     def _saw(self, fixes: FloorFixes, tech: int | None) -> None:
-        for tag, t_s in zip(fixes.tag_id.tolist(), fixes.seen_at_s.tolist(), strict=True):
-            self.last_seen_s[tag] = max(self.last_seen_s.get(tag, -np.inf), t_s)
-            if tech is not None:
-                self.tech_of[tag] = tech
+        order = np.argsort(fixes.seen_at_s, kind="stable")  # a tag fixed twice: its later fix is written last
+        tags, last = fixes.tag_id[order].tolist(), self.last_seen_s
+        seen_s = np.maximum(np.array([last.get(tag, -np.inf) for tag in tags]), fixes.seen_at_s[order])
+        last.update(zip(tags, seen_s.tolist(), strict=True))
+        if tech is not None:
+            self.tech_of.update(dict.fromkeys(tags, tech))
 
     def _result(self, fixes: FloorFixes, moves: _Rows, crossings: DoorCrossings, left: list[str] | None = None,
                 left_at_s: list[float] | None = None, silent: list[bool] | None = None) -> FloorStep:
@@ -303,7 +297,7 @@ class FloorEngine:
         """Tags now located on another floor: forget them here (zone exits at their last sighting)."""
         present = [tag for tag in tag_id if tag in self.last_seen_s]
         for tracker in self.trackers.values():
-            _forget(tracker, np.array(present, dtype=np.str_))
+            tracker.forget(np.array(present, dtype=np.str_))
         return self._depart(present, silent=False)
 
     def _depart(self, tags: list[str], *, silent: bool) -> FloorStep:
@@ -319,22 +313,3 @@ class FloorEngine:
         self.zones.forget(np.array(tags, dtype=np.str_))
         return self._result(FloorFixes.empty(), moves, DoorCrossings(*_Rows().arrays()), tags, at_s,
                             [silent] * len(tags))
-
-
-def _no_fixes() -> Fixes:
-    f = np.zeros(0)
-    return Fixes(np.zeros(0, dtype=np.str_), f, np.zeros((0, 2)), f, np.zeros(0, dtype=np.int64),
-                 np.zeros(0, dtype=bool))
-
-
-def _forget(tracker: TagTracker, tag_id: Str) -> None:
-    """Drop the tracks of these tags (TagTracker has no forget(): its age_out drops every track whose
-    horizon is more than max_silence_s before `now`, so push theirs to -inf and age out at the oldest
-    horizon of the others, which keeps every other track)."""
-    rows = tracker.rows(tag_id)
-    rows = rows[rows >= 0]
-    if len(rows) == 0:
-        return
-    tracker.horizon_s[rows] = -np.inf
-    others = tracker.horizon_s[np.isfinite(tracker.horizon_s)]
-    tracker.age_out(float(others.min()) if len(others) else 0.0)

@@ -83,15 +83,6 @@ def lookup(keys: npt.NDArray[np.generic], table: Mapping[str, int], *, missing: 
     return np.asarray(values[inverse.reshape(-1)], dtype=np.int64)
 
 
-def known(keys: npt.NDArray[np.generic], table: Mapping[str, object]) -> Bool:
-    """key in table, for every element of keys (one lookup per distinct key)."""
-    if len(keys) == 0:
-        return np.zeros(0, dtype=bool)
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    found = np.array([str(k) in table for k in distinct.tolist()], dtype=bool)
-    return np.asarray(found[inverse.reshape(-1)], dtype=bool)
-
-
 def route(reads: ReadArrays, config: RtlsConfig, *, floors: Mapping[int, FloorLayout] | None = None,
           ) -> tuple[dict[int, FloorReads], Counter[str]]:
     """Split a window by floor (the floor of each read's reader) and technology.
@@ -102,17 +93,50 @@ def route(reads: ReadArrays, config: RtlsConfig, *, floors: Mapping[int, FloorLa
     """
     floors = config.floors if floors is None else floors
     drops: Counter[str] = Counter()
-    floor_id = lookup(reads.reader_id, config.reader_floor)
-    registered = known(reads.tag_id, config.tags)
+    readers, tags = Coded.of(reads.reader_id), Coded.of(reads.tag_id)
+    floor_id = readers.lookup(config.reader_floor)
     ok = _count(drops, "unknown_reader", floor_id >= 0)
-    ok &= _count(drops, "unregistered_tag", registered | ~ok)
+    ok &= _count(drops, "unregistered_tag", tags.known(config.tags) | ~ok)
     ok &= _count(drops, "other_floor", np.isin(floor_id, list(floors)) | ~ok)
     out: dict[int, FloorReads] = {}
     for fid in np.unique(floor_id[ok]).tolist():
-        part = reads.take(ok & (floor_id == fid))
-        out[int(fid)], floor_drops = _split(part, floors[int(fid)])
+        rows = np.flatnonzero(ok & (floor_id == fid))
+        out[int(fid)], floor_drops = _split(reads.take(rows), readers.take(rows), tags.take(rows), floors[int(fid)])
         drops.update(floor_drops)
     return out, drops
+
+
+@dataclass(frozen=True)
+class Coded:
+    """Strings of a window's reads (reader codes, tag ids) sorted once: the distinct values (d,) and each read's
+    index in them (N,). Lookups then cost one dict access per distinct value, none per read; the tag coding
+    goes on into the engine's ReadWindows (ReadWindow.coded), so a window's tag ids are sorted only here."""
+
+    distinct: Str
+    index: Int
+
+    @classmethod
+    def of(cls, values: Str) -> Coded:
+        distinct, index = np.unique(values, return_inverse=True)
+        return cls(distinct, np.asarray(index, dtype=np.int64).reshape(-1))
+
+    def take(self, rows: Bool | Int) -> Coded:
+        return Coded(self.distinct, self.index[rows])
+
+    def lookup(self, table: Mapping[str, int], *, missing: int = -1) -> Int:
+        """table[value] for every read."""
+        values = np.array([table.get(v, missing) for v in self.distinct.tolist()], dtype=np.int64)
+        return np.asarray(values[self.index], dtype=np.int64)
+
+    def known(self, table: Mapping[str, object]) -> Bool:
+        """value in table, for every read."""
+        found = np.array([v in table for v in self.distinct.tolist()], dtype=bool)
+        return np.asarray(found[self.index], dtype=bool)
+
+    def window(self, receiver: Int, t_s: Float, value: Float) -> ReadWindow:
+        """The reads as a ReadWindow, with its tag coding already made (these are tag ids)."""
+        return ReadWindow.coded(self.distinct[self.index], receiver, t_s, value, tags=self.distinct,
+                                tag_index=self.index)
 
 
 def _count(drops: Counter[str], reason: str, keep: Bool) -> Bool:
@@ -121,22 +145,24 @@ def _count(drops: Counter[str], reason: str, keep: Bool) -> Bool:
     return keep
 
 
-def _split(reads: ReadArrays, layout: FloorLayout) -> tuple[FloorReads, Counter[str]]:
+def _split(reads: ReadArrays, readers: Coded, tags: Coded, layout: FloorLayout) -> tuple[FloorReads, Counter[str]]:
     drops: Counter[str] = Counter()
     windows: dict[int, ReadWindow] = {}
     for tech, receivers in ((BLE, layout.ble), (UWB, layout.uwb)):
-        part = reads.take(reads.tech == tech)
+        rows = np.flatnonzero(reads.tech == tech)
+        part = reads.take(rows)
         value = part.range_m if tech == UWB else part.rssi_dbm
-        receiver = lookup(part.reader_id, receivers.index if receivers is not None else {})
+        receiver = readers.take(rows).lookup(receivers.index if receivers is not None else {})
         keep = _count(drops, "unknown_receiver", receiver >= 0)
         keep &= _count(drops, "missing_value", np.isfinite(value) | ~keep)
-        windows[tech] = ReadWindow(part.tag_id[keep], receiver[keep], part.t_s[keep], value[keep])
-    part = reads.take(reads.tech == RFID)
+        windows[tech] = tags.take(rows[keep]).window(receiver[keep], part.t_s[keep], value[keep])
+    rows = np.flatnonzero(reads.tech == RFID)
+    part = reads.take(rows)
     keys = np.char.add(np.char.add(part.reader_id, "#"), part.antenna.astype(np.str_))
     antenna = lookup(keys, {f"{code}#{port}": a for a, (code, port) in enumerate(layout.rfid.keys)})
     keep = _count(drops, "unknown_receiver", antenna >= 0)
     keep &= _count(drops, "missing_value", np.isfinite(part.rssi_dbm) | ~keep)
-    windows[RFID] = ReadWindow(part.tag_id[keep], antenna[keep], part.t_s[keep], part.rssi_dbm[keep])
+    windows[RFID] = tags.take(rows[keep]).window(antenna[keep], part.t_s[keep], part.rssi_dbm[keep])
     return FloorReads(ble=windows[BLE], uwb=windows[UWB], rfid=windows[RFID]), drops
 
 

@@ -95,3 +95,17 @@ def test_it_closes_a_window_100_ms_after_its_first_read(arrivals: list[tuple[flo
 def test_it_closes_a_window_early_when_it_is_full() -> None:
     bus = FakeBus([(0.0, "a"), (0.01, "b"), (0.02, "c")])
     assert collect_window(bus.poll, window_s=0.1, max_size=2, clock=bus.clock) == ["a", "b"]
+
+
+def test_it_hands_the_engine_windows_whose_tag_coding_is_made_once_for_the_whole_window() -> None:
+    tags = {f"ble-{i}": "ble" for i in (3, 1, 2)} | {"uwb-1": "uwb"}
+    reads = [TagRead(tag, f"BLE-{k}", Tech.BLE, at(T0_S + 0.01 * k), rssi_dbm=-60.0 - k)
+             for tag in ("ble-3", "ble-1", "ble-3", "ble-2") for k in (1, 0)]
+    reads += [TagRead("uwb-1", "UWB-1", Tech.UWB, at(T0_S), range_m=3.0),
+              TagRead("stranger", "BLE-0", Tech.BLE, at(T0_S), rssi_dbm=-70.0)]
+    routed, _ = route(ReadArrays.from_reads(reads), config(layout(), tags=tags))
+    for window in (routed[FLOOR].ble, routed[FLOOR].uwb, routed[FLOOR].rfid):
+        distinct, index = window.tag_codes  # as sorting this window's own tag ids would give
+        want_distinct, want_index = np.unique(window.tag_id, return_inverse=True)
+        assert distinct.tolist() == want_distinct.tolist() and index.tolist() == want_index.tolist()
+    assert routed[FLOOR].ble.tag_codes[0].tolist() == ["ble-1", "ble-2", "ble-3"]
