@@ -42,6 +42,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gateways-per-read", type=int, default=4)
     parser.add_argument("--redis-db", type=int, default=9)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--split", action="store_true",
+                        help="readers and the pipeline in two processes over Redis Streams (run_rtls --role reader / "
+                             "--role locate) instead of one")
     return parser.parse_args()
 
 
@@ -181,7 +184,11 @@ def main() -> None:
     try:
         daphne = procs.start("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                         "hospital_iot.asgi:application"])
-        rtls = procs.start("run_rtls", [py, "manage.py", "run_rtls"])
+        if args.split:
+            reader = procs.start("run_rtls_reader", [py, "manage.py", "run_rtls", "--role", "reader"])
+            rtls = procs.start("run_rtls", [py, "manage.py", "run_rtls", "--role", "locate", "--name", "bench"])
+        else:
+            reader = rtls = procs.start("run_rtls", [py, "manage.py", "run_rtls"])
         wait_for("daphne", lambda: port_open(port))
         wait_for("run_rtls", lambda: bool(pipeline_metrics(redis_url)))
         clients = procs.start("clients", [py, "-m", "bench.e2e_clients", str(run_dir / "clients.json")])
@@ -189,7 +196,8 @@ def main() -> None:
         load = procs.start("load", [py, "-m", "bench.e2e_load", str(run_dir / "load.json")])
         servers = {"postgres": "postgres", "redis": "redis-server", "mosquitto": "mosquitto"}
         cpu0 = {name: server_cpu_s(comm) for name, comm in servers.items()}
-        own0 = {"run_rtls": cpu_s(rtls.pid), "daphne": cpu_s(daphne.pid)}
+        mine = {"run_rtls": rtls, "daphne": daphne} | ({"run_rtls reader": reader} if args.split else {})
+        own0 = {name: cpu_s(p.pid) for name, p in mine.items()}
         t0 = time.monotonic()
         lag_seen: list[float] = []
         with tqdm(total=int(args.duration), unit="s", desc="load", file=sys.stdout) as bar:
@@ -201,7 +209,7 @@ def main() -> None:
                 lag_seen.append(lag)
                 bar.set_postfix(fixes=sum(m.get("fixes_total", 0) for m in metrics), lag_s=f"{lag:.2f}")
         wall_s = time.monotonic() - t0
-        cpu = {name: cpu_s(p.pid) - own0[name] for name, p in (("run_rtls", rtls), ("daphne", daphne))}
+        cpu = {name: cpu_s(p.pid) - own0[name] for name, p in mine.items()}
         for name, comm in servers.items():  # backends started during the run count whole
             cpu[name] = sum(t - cpu0[name].get(pid, 0.0) for pid, t in server_cpu_s(comm).items())
         clients.wait(timeout=args.duration + 120)
