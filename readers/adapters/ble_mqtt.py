@@ -173,8 +173,7 @@ def seen_at(value: object, now: datetime) -> datetime:
         return now
     try:
         if isinstance(value, str) and not value.strip().lstrip("-").replace(".", "", 1).isdigit():
-            at = datetime.fromisoformat(value)
-            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            at = _iso_utc(value)
         else:
             unix = as_float(value)
             if unix is None:
@@ -185,6 +184,14 @@ def seen_at(value: object, now: datetime) -> datetime:
     if not time_ok(at, now):
         raise Drop(DropReason.FUTURE_TIMESTAMP, f"timestamp {at.isoformat()} is after {now.isoformat()}")
     return at
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_utc(text: str) -> datetime:
+    """ISO 8601 text -> UTC (naive = UTC). Remembered: the records of one gateway message, and the
+    gateways publishing in the same tick, carry the same few timestamps."""
+    at = datetime.fromisoformat(text)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def from_hex(text: object, *, what: str) -> bytes:
