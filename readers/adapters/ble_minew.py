@@ -35,7 +35,7 @@ from readers.adapters.ble_mqtt import (
     tag_mac,
 )
 from readers.drops import DropCounter, DropReason
-from readers.reads import TagRead, TagStatus
+from readers.reads import TagRead, TagStatus, Tech
 
 PROTOCOL = "ble_minew"
 
@@ -75,6 +75,10 @@ def _gateway(records: list[Any], topic: str) -> str | None:
     return next((level for level in topic.split("/") if norm_mac(level)), None)
 
 
+# fields that make a record more than a MAC, an RSSI and a time: a record with none of them takes the short path
+_EXTRAS = frozenset({"battery", "ibeaconUuid", "ibeaconMajor", "ibeaconMinor", "rawData"})
+
+
 def _read(record: Any, *, reader_id: str, now: datetime) -> TagRead:
     if not isinstance(record, dict):
         raise Drop(DropReason.WRONG_TYPE, f"record is {type(record).__name__}, not an object")
@@ -82,6 +86,8 @@ def _read(record: Any, *, reader_id: str, now: datetime) -> TagRead:
     rssi = rssi_dbm(record.get("rssi"))
     at = seen_at(record.get("timestamp"), now)
     raw: dict[str, Any] = {"payload": record}
+    if _EXTRAS.isdisjoint(record):  # most records of a busy gateway: the same read, without the lookups below
+        return TagRead(tag_id, reader_id, Tech.BLE, at, rssi, raw=raw)
     battery = as_float(record.get("battery"))
     battery_pct = round(battery) if battery is not None and 0 < battery <= 100 else None
     ibeacon = ibeacon_key(record.get("ibeaconUuid"), record.get("ibeaconMajor"), record.get("ibeaconMinor"))

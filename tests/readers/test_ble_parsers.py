@@ -62,3 +62,18 @@ def test_it_refuses_an_unknown_http_format_for_good() -> None:
     with pytest.raises(ReaderError) as info:
         parse_http("ble_nonsense", b"{}", gateways={}, drops=DropCounter(), now=datetime.now(UTC))
     assert info.value.permanent
+
+
+def test_it_reads_a_plain_minew_record_by_the_short_path_as_fully_as_the_long_one() -> None:
+    from readers.adapters.ble_minew import parse_minew
+
+    now = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    plain = {"timestamp": "2026-11-22T07:59:59.500Z", "type": "Unknown", "mac": "ac233f000001", "rssi": -70}
+    with_battery = plain | {"battery": 0}  # 0 = unknown: the long path, the same read
+    payload = json.dumps([{"type": "Gateway", "mac": "AC233FC001EA"}, plain, with_battery, plain | {"rssi": 40}])
+    drops = DropCounter()
+    reads = parse_minew(payload, topic="gw", gateways={"AC233FC001EA": "GW-1"}, drops=drops, now=now)
+    assert [(r.tag_id, r.reader_id, r.rssi_dbm, r.status, r.seen_at) for r in reads] == [
+        ("AC233F000001", "GW-1", -70.0, None, datetime(2026, 11, 22, 7, 59, 59, 500000, tzinfo=UTC))] * 2
+    assert reads[0].raw == {"payload": plain} and reads[1].raw == {"payload": with_battery}
+    assert drops.counts() == {"absurd_value": 1}  # +40 dBm: the short path keeps the checks
