@@ -25,8 +25,9 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from tqdm import tqdm
+
+from bench.bench_storage import database_recreate
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_P50_MS, GOAL_P99_MS = 150.0, 400.0
@@ -52,16 +53,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def recreate_database(name: str) -> None:
-    params = {k: os.environ.get(f"POSTGRES_{k.upper()}", d) for k, d in
-              (("host", "127.0.0.1"), ("port", "5432"), ("user", "hospital_iot"), ("password", "hospital_iot"))}
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:  # type: ignore[arg-type]
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(dbname=name, autocommit=True, **params) as conn:  # type: ignore[arg-type]
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
 
 def prepare(args: argparse.Namespace, topic: str) -> dict[str, Any]:
@@ -162,7 +153,7 @@ def main() -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(POSTGRES_DB=db_name, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="hospital_iot.settings")
     print(f"bench_e2e: preparing database {db_name} ({args.tags:,} tags) ...", flush=True)
-    recreate_database(db_name)
+    database_recreate(db_name)
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()

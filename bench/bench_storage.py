@@ -60,11 +60,12 @@ def server_params(dbname: str) -> dict[str, Any]:
     return params | {"dbname": dbname, "autocommit": True}
 
 
-def database_recreate() -> None:
+def database_recreate(name: str = BENCH_DB) -> None:
+    """An empty scratch database `name` with PostGIS (bench-e2e makes its own with this too)."""
     with psycopg.connect(**server_params("postgres")) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    with psycopg.connect(**server_params(BENCH_DB)) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(**server_params(name)) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
 

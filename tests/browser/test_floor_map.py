@@ -81,7 +81,7 @@ def _marker_in_zone(page: Page, tag: str, code: str) -> bool:
     }""", [tag, code]))
 
 
-def _wait_in_zone(page: Page, tag: str, code: str) -> None:
+def _wait_in_zone(page: Page, tag: str, code: str, *, timeout_ms: int = 5000) -> None:
     """Until the marker has glided into the zone."""
     page.wait_for_function("""([tag, code]) => {
         const marker = document.querySelector(`.fm-marker[data-tag="${tag}"]`)?.getBoundingClientRect();
@@ -89,7 +89,7 @@ def _wait_in_zone(page: Page, tag: str, code: str) -> None:
         if (!marker || !zone) return false;
         const x = marker.left + marker.width / 2, y = marker.top + marker.height / 2;
         return x > zone.left && x < zone.right && y > zone.top && y < zone.bottom;
-    }""", arg=[tag, code], timeout=5000)
+    }""", arg=[tag, code], timeout=timeout_ms)
 
 
 def test_a_nurse_sees_the_snapshot_and_a_frame_moves_a_marker_into_another_room(

@@ -30,7 +30,7 @@ from floorplans.plans import plan_render_for_floor
 from readers.models import Reader
 from tests.browser.conftest import logged_in
 from tests.browser.server import ROOT, Daphne
-from tests.browser.test_floor_map import _marker_in_zone
+from tests.browser.test_floor_map import _marker_in_zone, _wait_in_zone
 from tests.tracking.whereabouts import place, zone
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -95,16 +95,6 @@ def rtls(floor: Floor, server: Daphne) -> Iterator[str]:
         process.wait(timeout=15)
 
 
-def _wait_in_room(page: Page, code: str, timeout_ms: int) -> None:
-    page.wait_for_function("""([tag, code]) => {
-        const m = document.querySelector(`.fm-marker[data-tag="${tag}"]`)?.getBoundingClientRect();
-        const z = document.querySelector(`path.fm-zone[data-code="${code}"]`)?.getBoundingClientRect();
-        if (!m || !z) return false;
-        const x = m.left + m.width / 2, y = m.top + m.height / 2;
-        return x > z.left && x < z.right && y > z.top && y < z.bottom;
-    }""", arg=[PUMP, code], timeout=timeout_ms)
-
-
 def test_a_tag_heard_by_another_rooms_gateway_moves_there_on_the_nurses_map(
         page: Page, server: Daphne, floor: Floor, nurse: User, rtls: str) -> None:
     logged_in(page, server.url, nurse)
@@ -115,6 +105,6 @@ def test_a_tag_heard_by_another_rooms_gateway_moves_there_on_the_nurses_map(
     with Gateway(rtls) as gateway:
         time.sleep(3.0)  # heard in room 101 for a while, as before
         gateway.room = "102"  # carried next door: only room 102's gateway hears it
-        _wait_in_room(page, "3N-102", timeout_ms=30_000)
+        _wait_in_zone(page, PUMP, "3N-102", timeout_ms=30_000)
     assert not _marker_in_zone(page, PUMP, "3N-101")
     page.screenshot(path=str(Path(server.log).with_name("floor-map-live.png")))
