@@ -15,17 +15,16 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from tracking.access import can_watch_floor
+from tracking.pipeline.frames import floor_group
 from tracking.selectors.locations import floor_snapshot
+
+__all__ = ["CLOSE_FORBIDDEN", "CLOSE_UNAUTHENTICATED", "FloorConsumer", "floor_group"]
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 MAX_MESSAGE_CHARS = 1024  # the browser sends only {"type": "resync"}
-
-
-def floor_group(floor_id: int) -> str:
-    return f"floor.{floor_id}"
 
 
 class FloorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels ships no type hints
