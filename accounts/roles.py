@@ -26,19 +26,28 @@ _SEE_PAST = ("tracking.view_locationhistory", "tracking.view_portalcrossing")
 # equipment records biomed keeps; never tracking.* (that would let it edit FloorAccess, its own scope)
 _KEEP_EQUIPMENT = ("tracking.*_tag", "tracking.*_trackedobject", "tracking.*_asset")
 
+# the ward's infusions: patients and bags (see, start/pause/stop), the ADT log is the administrator's
+_NURSE_INFUSION = ("infusion.view_patient", "infusion.view_infusionbag", "infusion.change_infusionbag",
+                   "infusion.view_bagevent")
+# alerts addressed to the role's audience: see them, acknowledge and resolve them (change_alert)
+_ANSWER_ALERTS = ("alerts.view_alert", "alerts.change_alert", "alerts.view_alertevent")
+
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # the floor map's marker details show the last hour's trail: the nurse's "where has this pump been?"
-    NURSE: _SEE_FLOORS + _SEE_TRACKING + ("tracking.view_locationhistory", "infusion.view_patient"),
+    NURSE: _SEE_FLOORS + _SEE_TRACKING + ("tracking.view_locationhistory",) + _NURSE_INFUSION + _ANSWER_ALERTS,
     CHARGE_NURSE: _SEE_FLOORS
     + _SEE_TRACKING
-    + ("tracking.view_locationhistory", "infusion.view_patient", "infusion.change_patient", "infusion.add_patient"),
-    BIOMED: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_KEEP_EQUIPMENT),
-    SECURITY: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST),
+    + ("tracking.view_locationhistory", "infusion.change_patient", "infusion.add_patient")
+    + _NURSE_INFUSION
+    + _ANSWER_ALERTS,
+    BIOMED: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_KEEP_EQUIPMENT, *_ANSWER_ALERTS),
+    SECURITY: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_ANSWER_ALERTS),
     ADMINISTRATOR: (
         "floorplans.*",
         "readers.*",
         "tracking.*",
         "infusion.*",
+        "alerts.*",
         "auth.*",
         "authtoken.*",
         "accounts.*",

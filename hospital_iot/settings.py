@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "readers",
     "tracking",
     "infusion",
+    "alerts",
     # last: its post_migrate hook gives role groups the permissions the apps above created
     "accounts",
 ]

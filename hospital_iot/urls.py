@@ -25,6 +25,8 @@ router.register("tracked-objects", TrackedObjectViewSet, basename="tracked-objec
 
 urlpatterns = [
     path("", include("floorplans.urls")),
+    path("", include("alerts.urls")),
+    path("", include("infusion.urls")),
     path("readers/", reader_list, name="reader_list"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -32,6 +34,8 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("api/ingest/<str:protocol>/", IngestApi.as_view(), name="ingest"),
     path("api/", include("tracking.urls")),
+    path("api/", include("alerts.api_urls")),
+    path("api/", include("infusion.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

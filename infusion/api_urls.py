@@ -1,0 +1,7 @@
+"""Infusion REST endpoints under /api/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+urlpatterns: list[Any] = []

@@ -1,0 +1,7 @@
+"""Infusion pages: the ward infusion board, bag timelines, admit/transfer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+urlpatterns: list[Any] = []
