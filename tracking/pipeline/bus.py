@@ -43,6 +43,7 @@ class Delivery:
     ids: tuple[bytes, ...] = ()
     redelivered: bool = False
     bad: int = 0  # entries that could not be decoded (acknowledged with the others, counted as drops)
+    queued_at_s: float | None = None  # Unix time its first read was put on the bus (the window counts from it)
 
 
 @dataclass
@@ -68,6 +69,13 @@ class Bus(Protocol):
     def lag(self) -> tuple[int, float]: ...
 
     def close(self) -> None: ...
+
+
+def _entry_time_s(entry_id: bytes | str) -> float | None:
+    """A stream entry id "<ms>-<seq>" -> the Unix time Redis added it."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, _ = text.partition("-")
+    return int(ms) / 1000.0 if ms.isdigit() else None
 
 
 class InProcessBus:
@@ -103,11 +111,11 @@ class InProcessBus:
         with self._cond:
             if not self._cond.wait_for(lambda: bool(self._queue), timeout=max(timeout_s, 0.0)):
                 return []
-            batches = [batch for _, batch in self._queue]
+            batches = list(self._queue)
             self._queue.clear()
             self._waiting = 0
             self._cond.notify_all()
-        return [Delivery(reads) for reads in batches]
+        return [Delivery(reads, queued_at_s=queued_at_s) for queued_at_s, reads in batches]
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         pass
@@ -208,7 +216,8 @@ class RedisStreamBus:
                 reads.append(read_from_fields(fields or {}))
             except (KeyError, ValueError, TypeError):  # a malformed entry costs itself only
                 bad += 1
-        return Delivery(reads, floor_id, tuple(entry_id for entry_id, _ in entries), redelivered, bad)
+        ids = tuple(entry_id for entry_id, _ in entries)
+        return Delivery(reads, floor_id, ids, redelivered, bad, queued_at_s=_entry_time_s(ids[0]) if ids else None)
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         by_stream: dict[str, list[bytes]] = collections.defaultdict(list)

@@ -178,14 +178,19 @@ def time_slices(t_s: Float, width_s: float) -> list[Int]:
 
 
 def collect_window(poll: Callable[[float], list[T]], *, window_s: float, max_size: int,
-                   size: Callable[[T], int] = lambda _: 1, clock: Callable[[], float] = time.monotonic) -> list[T]:
+                   size: Callable[[T], int] = lambda _: 1, queued_at_s: Callable[[T], float | None] = lambda _: None,
+                   clock: Callable[[], float] = time.time) -> list[T]:
     """Items for one window: wait up to window_s for the first, then gather what arrives until window_s
-    after the first arrived, or until they reach max_size (by `size`, e.g. reads per delivery).
+    after the oldest of them was queued (`queued_at_s`, Unix s like `clock`; when unknown, when it was
+    taken), or until they reach max_size (by `size`, e.g. reads per delivery). Items that waited on the bus
+    while the previous window was processed thus do not wait a whole window more.
     Returns [] when nothing came within window_s."""
     items = poll(window_s)
     if not items:
         return []
-    deadline = clock() + window_s
+    now_s = clock()
+    queued = [t for t in map(queued_at_s, items) if t is not None]
+    deadline = min([now_s, *queued]) + window_s
     total = sum(size(item) for item in items)
     while total < max_size and (left_s := deadline - clock()) > 0:
         more = poll(left_s)

@@ -88,7 +88,8 @@ class PipelineWorker:
             self._stage("housekeeping", self.housekeeping)
         try:
             deliveries = collect_window(self.bus.poll, window_s=self.settings.window_s,
-                                        max_size=self.settings.max_window_reads, size=lambda d: len(d.reads))
+                                        max_size=self.settings.max_window_reads, size=lambda d: len(d.reads),
+                                         queued_at_s=lambda d: d.queued_at_s)
         except (redis.RedisError, OSError) as exc:  # the bus is away: wait a little, try again
             self.stage_failures["poll"] += 1
             logger.warning("could not read the bus (%s); retrying in 1 s", exc)

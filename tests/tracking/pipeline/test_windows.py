@@ -92,6 +92,15 @@ def test_it_closes_a_window_100_ms_after_its_first_read(arrivals: list[tuple[flo
     assert collect_window(bus.poll, window_s=0.1, max_size=1000, clock=bus.clock) == expected
 
 
+def test_it_counts_a_window_from_when_its_first_read_was_queued_not_from_when_the_worker_got_to_it() -> None:
+    # the worker was busy until 0.08 s: "a" (queued at 0.0) and "b" waited; the window ends at 0.1, not 0.18
+    bus = FakeBus([(0.0, "a"), (0.05, "b"), (0.09, "c"), (0.15, "d")])
+    bus.now = 0.08
+    queued = {"a": 0.0, "b": 0.05, "c": 0.09, "d": 0.15}
+    assert collect_window(bus.poll, window_s=0.1, max_size=1000, queued_at_s=queued.get, clock=bus.clock) == [
+        "a", "b", "c"]
+
+
 def test_it_closes_a_window_early_when_it_is_full() -> None:
     bus = FakeBus([(0.0, "a"), (0.01, "b"), (0.02, "c")])
     assert collect_window(bus.poll, window_s=0.1, max_size=2, clock=bus.clock) == ["a", "b"]
