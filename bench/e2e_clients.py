@@ -36,6 +36,8 @@ class Tally:
     snapshots: int = 0
     fixes_seen: int = 0
     latency_s: list[float] = field(default_factory=list)
+    # per positions message: its `at` (the window's output was made) to its arrival here
+    delivery_s: list[float] = field(default_factory=list)
 
 
 async def client(plan: dict[str, Any], floor_id: int, sampled: bool, tally: Tally, stop_at: float) -> None:
@@ -67,12 +69,21 @@ async def client(plan: dict[str, Any], floor_id: int, sampled: bool, tally: Tall
                     tally.seq_gaps += seq - last_seq - 1
                 last_seq = seq
                 if sampled and arrived_s >= measure_after:
+                    tally.delivery_s.append(arrived_s - datetime.fromisoformat(message["at"]).timestamp())
                     for fix in message["fixes"]:
                         tally.latency_s.append(arrived_s - datetime.fromisoformat(fix["seen_at"]).timestamp())
                     tally.fixes_seen += len(message["fixes"])
     except (OSError, TimeoutError, ValueError) as error:  # refused, handshake rejected
         tally.failed += 1
         sys.stderr.write(f"client on floor {floor_id}: {error!r}\n")
+
+
+def _stats(samples_s: list[float]) -> dict[str, float]:
+    ms = np.asarray(samples_s) * 1000.0
+    if not len(ms):
+        return {"n": 0}
+    return {"p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)),
+            "p99": float(np.percentile(ms, 99)), "max": float(ms.max()), "n": len(ms)}
 
 
 async def main(plan: dict[str, Any]) -> dict[str, Any]:
@@ -84,13 +95,10 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
         tasks.append(asyncio.create_task(client(plan, floors[i % len(floors)], i < plan["sampled"], tally, stop_at)))
         await asyncio.sleep(0.01)  # do not open 200 sockets in one burst
     await asyncio.gather(*tasks)
-    latency_ms = np.asarray(tally.latency_s) * 1000.0
-    stats = ({"p50": float(np.percentile(latency_ms, 50)), "p90": float(np.percentile(latency_ms, 90)),
-              "p99": float(np.percentile(latency_ms, 99)), "max": float(latency_ms.max()), "n": len(latency_ms)}
-             if len(latency_ms) else {"n": 0})
+    stats, delivery = _stats(tally.latency_s), _stats(tally.delivery_s)
     return {"connected": tally.connected, "failed": tally.failed, "messages": tally.messages, "bytes": tally.bytes,
             "seq_gaps": tally.seq_gaps, "snapshots": tally.snapshots, "fixes_seen": tally.fixes_seen,
-            "latency_ms": stats, "cpu_s": time.process_time()}
+            "latency_ms": stats, "delivery_ms": delivery, "cpu_s": time.process_time()}
 
 
 if __name__ == "__main__":
