@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
-urlpatterns: list[Any] = []
+from alerts import views
+
+urlpatterns = [
+    path("alerts/", views.alert_list, name="alert_list"),
+]

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import path
 from rest_framework.authtoken.models import Token
 
+from alerts.consumers import AlertConsumer
 from tracking.consumers import FloorConsumer
 
 
@@ -43,4 +44,5 @@ class TokenAuthMiddleware(BaseMiddleware):  # type: ignore[misc]
 
 websocket_urlpatterns: list[Any] = [
     path("ws/floors/<int:floor_id>/", TokenAuthMiddleware(FloorConsumer.as_asgi())),
+    path("ws/alerts/", TokenAuthMiddleware(AlertConsumer.as_asgi())),
 ]
