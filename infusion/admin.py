@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from infusion.models import Patient
+from infusion.models import BagEvent, InfusionBag, Patient
 
 
 @admin.register(Patient)
@@ -11,3 +11,29 @@ class PatientAdmin(admin.ModelAdmin[Patient]):
     list_filter = ["ward"]
     search_fields = ["mrn", "family_name", "given_name"]
     raw_id_fields = ["ward", "bed", "tracked_object"]
+
+
+class BagEventInline(admin.TabularInline[BagEvent, InfusionBag]):
+    """The custody timeline, read only: it is written by infusion.bags, never by hand."""
+
+    model = BagEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "action", "from_status", "to_status", "user", "zone", "rate_ml_h", "note")
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(InfusionBag)
+class InfusionBagAdmin(admin.ModelAdmin[InfusionBag]):
+    """Bags are changed through the nurses' actions (their status follows the transition table), so the
+    admin shows them read only apart from labelling fields."""
+
+    list_display = ["pk", "drug", "patient", "ward", "status", "rate_ml_h", "expires_at", "updated_at"]
+    list_filter = ["status", "ward"]
+    search_fields = ["drug", "lot", "patient__mrn", "patient__family_name", "tracked_object__tag__tag_id"]
+    raw_id_fields = ["tracked_object", "patient", "ward", "started_by"]
+    readonly_fields = ["status", "infused_ml_before", "segment_started_at", "started_at", "ended_at",
+                       "arrived_bedside_at", "started_by", "rate_ml_h", "version", "created_at", "updated_at"]
+    inlines = [BagEventInline]
