@@ -1,7 +1,16 @@
-"""Infusion pages: the ward infusion board, bag timelines, admit/transfer."""
+"""Infusion pages: the ward infusion board, bag timelines, admit/transfer/discharge."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
-urlpatterns: list[Any] = []
+from infusion import views
+
+urlpatterns = [
+    path("infusion/", views.ward_list, name="infusion_wards"),
+    path("infusion/wards/<int:ward_id>/", views.ward_board, name="infusion_board"),
+    path("infusion/wards/<int:ward_id>/admit/", views.patient_admit, name="infusion_patient_admit"),
+    path("infusion/wards/<int:ward_id>/transfer/", views.patient_transfer, name="infusion_patient_transfer"),
+    path("infusion/wards/<int:ward_id>/discharge/", views.patient_discharge, name="infusion_patient_discharge"),
+    path("infusion/bags/<int:bag_id>/", views.bag_detail, name="infusion_bag_page"),
+]
