@@ -69,9 +69,11 @@ async def client(plan: dict[str, Any], floor_id: int, sampled: bool, tally: Tall
                     tally.seq_gaps += seq - last_seq - 1
                 last_seq = seq
                 if sampled and arrived_s >= measure_after:
-                    tally.delivery_s.append(arrived_s - datetime.fromisoformat(message["at"]).timestamp())
-                    for fix in message["fixes"]:
-                        tally.latency_s.append(arrived_s - datetime.fromisoformat(fix["seen_at"]).timestamp())
+                    # a fix was seen age_ms before the frame's `at` (docs/realtime.md)
+                    frame_age_s = arrived_s - datetime.fromisoformat(message["at"]).timestamp()
+                    tally.delivery_s.append(frame_age_s)
+                    age = message["fields"].index("age_ms")
+                    tally.latency_s.extend(frame_age_s + row[age] / 1000.0 for row in message["fixes"])
                     tally.fixes_seen += len(message["fixes"])
     except (OSError, TimeoutError, ValueError) as error:  # refused, handshake rejected
         tally.failed += 1

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from tracking.access import can_watch_floor
-from tracking.pipeline.frames import floor_group
+from tracking.pipeline.frames import FRAME_EVENT, floor_group
 from tracking.selectors.locations import floor_snapshot
 
 __all__ = ["CLOSE_FORBIDDEN", "CLOSE_UNAUTHENTICATED", "FloorConsumer", "floor_group"]
@@ -54,6 +54,15 @@ class FloorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channe
                 await self._send_snapshot()
         else:
             await self.send_json({"type": "error", "error": f"unknown message type {str(message.get('type'))[:40]!r}"})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Frames go straight to the browser. Channels' dispatch first closes stale database connections
+        through a thread-pool hop for every message; relaying a frame touches no database, and that hop was
+        a fifth of daphne's CPU with 200 browsers (measured). Everything else is dispatched as usual."""
+        if message["type"] == FRAME_EVENT:
+            await self.floor_frame(message)
+        else:
+            await super().dispatch(message)
 
     async def floor_frame(self, event: dict[str, Any]) -> None:
         """A pipeline frame for this floor (positions, heartbeat): already JSON, passed on as it is."""

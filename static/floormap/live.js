@@ -125,3 +125,32 @@ export class LiveFeed {
     this.stale = stale;
   }
 }
+
+const UNNAMED = { object: null, name: "", kind: "", category: "" };
+
+/**
+ * A positions frame's rows as fix objects like the snapshot's. `names` (tag -> {object, name, kind,
+ * category}) is kept across messages: the snapshot fills it, and a frame describes a tag only when the
+ * floor's frames have not for a while (docs/realtime.md).
+ */
+export function frameFixes(message, names) {
+  for (const [tag, info] of Object.entries(message.objects || {})) names.set(tag, info);
+  const atMs = Date.parse(message.at);
+  const fields = message.fields;
+  return message.fixes.map((row) => {
+    const fix = {};
+    fields.forEach((field, i) => { fix[field] = row[i]; });
+    fix.stationary = Boolean(fix.stationary);
+    fix.seen_at = new Date(atMs - fix.age_ms).toISOString();
+    delete fix.age_ms;
+    return Object.assign(fix, names.get(fix.tag) || UNNAMED);
+  });
+}
+
+/** Remember what a snapshot says of each tag (for the frames after it). */
+export function learnNames(fixes, names) {
+  for (const fix of fixes) {
+    names.set(fix.tag, { object: fix.object, name: fix.name, kind: fix.kind, category: fix.category });
+  }
+}
+

@@ -1,7 +1,7 @@
 // The live floor map page: wires the map, the markers, the websocket, search, nearest and the details
 // panel together. The page's JSON config (floormap-config) names the floors and the API paths.
 
-import { LiveFeed } from "./live.js";
+import { LiveFeed, frameFixes, learnNames } from "./live.js";
 import { FloorMap } from "./map.js";
 import { MarkerLayer } from "./markers.js";
 import { DetailsPanel } from "./panel.js";
@@ -23,6 +23,7 @@ const $ = (selector) => root.querySelector(selector);
 let floor = null; // the floor shown: /floors/<id>/map.json
 let clockOffsetMs = 0; // server clock - this tablet's clock, from each message's "at"
 let pendingPick = null; // a result picked on another floor, pulsed once that floor's snapshot is in
+const names = new Map(); // tag -> {object, name, kind, category}: frames carry them only now and then
 const now = () => Date.now() + clockOffsetMs;
 const floorId = () => floor?.id ?? config.floor;
 
@@ -73,11 +74,12 @@ const live = new LiveFeed({
 function receive(message) {
   if (message.at) clockOffsetMs = Date.parse(message.at) - Date.now();
   if (message.type === "snapshot") {
+    learnNames(message.fixes, names);
     markers.replace(message.fixes);
     if (pendingPick) pulseIfMissing(pendingPick);
     pendingPick = null;
   } else if (message.type === "positions") {
-    markers.update(message.fixes);
+    markers.update(frameFixes(message, names));
     markers.remove(message.left || []);
   } else if (message.type === "heartbeat") {
     $(".fm-conn").title = `pipeline lag ${Number(message.lag_s).toFixed(1)} s`;

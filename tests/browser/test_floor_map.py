@@ -27,6 +27,7 @@ from tests.browser.conftest import logged_in
 from tests.browser.server import Daphne
 from tests.tracking.whereabouts import floor_above, place, zone
 from tracking.models import CurrentLocation, LocationHistory, Method, Tag
+from tracking.pipeline.frames import FIX_FIELDS
 from tracking.store.partitions import history_partitions_maintain
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,6 +55,17 @@ def _fix(tag: str, x_m: float, y_m: float, *, zone_id: int | None, at: datetime,
     fix = {"tag": tag, "object": None, "name": "", "kind": "asset", "category": "infusion_pump", "x_m": x_m,
            "y_m": y_m, "accuracy_m": 0.8, "zone": zone_id, "stationary": False, "seen_at": _iso(at)}
     return {**fix, **extra}
+
+
+def _positions(floor: Floor, seq: int, fixes: list[dict[str, Any]], *, left: tuple[str, ...] | list[str] = ()
+               ) -> dict[str, Any]:
+    """A positions frame as the pipeline writes it (tracking.pipeline.frames): rows, and no descriptions
+    (the page has them from its snapshot)."""
+    at = timezone.now()
+    rows = [[f["tag"], f["x_m"], f["y_m"], f["accuracy_m"], f["zone"], int(f["stationary"]),
+             round((at - datetime.fromisoformat(f["seen_at"])).total_seconds() * 1000)] for f in fixes]
+    return {"type": "positions", "floor": floor.pk, "seq": seq, "at": _iso(at), "fields": list(FIX_FIELDS),
+            "fixes": rows, "objects": {}, "left": list(left)}
 
 
 def _send(floor: Floor, message: dict[str, Any]) -> None:
@@ -105,16 +117,14 @@ def test_a_nurse_sees_the_snapshot_and_a_frame_moves_a_marker_into_another_room(
     assert _marker_in_zone(page, PUMP, "3N-101") and _marker_in_zone(page, BADGE, "3N-ST")
 
     room_102 = zone(ward, "3N-102")
-    _send(ward, {"type": "positions", "floor": ward.pk, "seq": 7, "at": _iso(timezone.now()), "left": [BADGE],
-                 "fixes": [_fix(PUMP, 7.5, 14.8, zone_id=room_102.pk, at=timezone.now())]})
+    _send(ward, _positions(ward, 7, [_fix(PUMP, 7.5, 14.8, zone_id=room_102.pk, at=timezone.now())], left=[BADGE]))
     expect(page.locator(".fm-marker")).to_have_count(2)  # the badge left the floor
     _wait_in_zone(page, PUMP, "3N-102")
     assert not _marker_in_zone(page, PUMP, "3N-101")
 
     # frame 8 is lost: frame 9 shows the gap, the page asks for a snapshot, and the snapshot (the database,
     # where the test never moved anything) puts the badge and the pump back where they are stored
-    _send(ward, {"type": "positions", "floor": ward.pk, "seq": 9, "at": _iso(timezone.now()), "left": [],
-                 "fixes": []})
+    _send(ward, _positions(ward, 9, []))
     expect(page.locator(".fm-marker")).to_have_count(3)
     _wait_in_zone(page, PUMP, "3N-101")
 

@@ -37,30 +37,58 @@ def iso_z(t_s: float) -> str:
     return datetime.fromtimestamp(t_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def fix_json(fixes: FloorFixes, tags: Mapping[str, TagInfo]) -> list[dict[str, Any]]:
-    """The contract's fix objects, one per row (rounding and time formatting done on the arrays)."""
-    seen_at = np.datetime_as_string((fixes.seen_at_s * 1000).astype("datetime64[ms]"), unit="ms")
-    columns = (fixes.tag_id.tolist(), np.round(fixes.x_m, 2).tolist(), np.round(fixes.y_m, 2).tolist(),
-               np.round(fixes.accuracy_m, 2).tolist(), fixes.zone_pk.tolist(), fixes.stationary.tolist(),
-               seen_at.tolist())
-    out = []
-    for tag_id, x_m, y_m, accuracy_m, zone, stationary, at in zip(*columns, strict=True):
-        info = tags.get(tag_id) or _NOBODY
-        out.append({
-            "tag": tag_id, "object": info.object_pk, "name": info.name, "kind": info.kind, "category": info.category,
-            "x_m": x_m, "y_m": y_m, "accuracy_m": accuracy_m, "zone": zone if zone >= 0 else None,
-            "stationary": stationary, "seen_at": at + "Z",
-        })
-    return out
+# a positions frame's fixes are rows of these columns (the snapshot's fix objects, without what never changes)
+FIX_FIELDS = ("tag", "x_m", "y_m", "accuracy_m", "zone", "stationary", "age_ms")
+DESCRIBE_EVERY_S = 30.0  # a tag's name, kind and category ride along with its fixes this often per floor
 
 
-_NOBODY = TagInfo(pk=-1, tag_id="", tech="")
+def fix_rows(fixes: FloorFixes, *, at_s: float) -> list[list[Any]]:
+    """One row per fix in FIX_FIELDS order (rounding done on the arrays): age_ms = at - seen_at in whole ms,
+    stationary 0/1, zone null when in no zone."""
+    age_ms = np.rint((at_s - fixes.seen_at_s) * 1000.0).astype(np.int64)
+    zone = [z if z >= 0 else None for z in fixes.zone_pk.tolist()]
+    return [list(row) for row in zip(fixes.tag_id.tolist(), np.round(fixes.x_m, 2).tolist(),
+                                     np.round(fixes.y_m, 2).tolist(), np.round(fixes.accuracy_m, 2).tolist(), zone,
+                                     fixes.stationary.astype(np.int8).tolist(), age_ms.tolist(), strict=True)]
+
+
+def describe(info: TagInfo) -> dict[str, Any]:
+    """What a browser shows of a tag besides its position (a fix object's remaining fields)."""
+    return {"object": info.object_pk, "name": info.name, "kind": info.kind, "category": info.category}
 
 
 def positions_text(*, floor_id: int, seq: int, at_s: float, fixes: FloorFixes, left: list[str],
-                   tags: Mapping[str, TagInfo]) -> str:
+                   tags: Mapping[str, TagInfo], described: dict[str, float] | None = None) -> str:
+    """A positions frame. `described`: tag -> when this floor's frames last described it (updated here);
+    a tag in `tags` is described again when it has not been for DESCRIBE_EVERY_S. None: describe every tag."""
+    objects: dict[str, dict[str, Any]] = {}
+    for tag in fixes.tag_id.tolist():
+        info = tags.get(tag)
+        if info is None:
+            continue
+        if described is not None:
+            if at_s - described.get(tag, -math.inf) < DESCRIBE_EVERY_S:
+                continue
+            described[tag] = at_s
+        objects[tag] = describe(info)
     return json.dumps({"type": "positions", "floor": floor_id, "seq": seq, "at": iso_z(at_s),
-                       "fixes": fix_json(fixes, tags), "left": left}, separators=(",", ":"))
+                       "fields": FIX_FIELDS, "fixes": fix_rows(fixes, at_s=at_s), "objects": objects, "left": left},
+                      separators=(",", ":"))
+
+
+def frame_fixes(message: Mapping[str, Any], names: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """A positions frame's rows as fix objects like the snapshot's (for Python clients and tests).
+    names: tag -> its description, kept across frames (updated from this frame's "objects")."""
+    names = {} if names is None else names
+    names.update(message.get("objects", {}))
+    at_s = datetime.fromisoformat(message["at"]).timestamp()
+    fixes = []
+    for row in message["fixes"]:
+        fix = dict(zip(message["fields"], row, strict=True))
+        fix["stationary"] = bool(fix["stationary"])
+        fix["seen_at"] = iso_z(at_s - fix.pop("age_ms") / 1000.0)
+        fixes.append(fix | names.get(fix["tag"], {"object": None, "name": "", "kind": "", "category": ""}))
+    return fixes
 
 
 def heartbeat_text(*, floor_id: int, at_s: float, lag_s: float) -> str:

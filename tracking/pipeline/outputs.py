@@ -36,10 +36,12 @@ def at(t_s: float) -> datetime:
 
 
 def window_output(steps: list[FloorStep], *, tags: Mapping[str, TagInfo], pk_of: Mapping[str, int],
-                  seq: dict[int, int], now_s: float) -> WindowOutput:
+                  seq: dict[int, int], now_s: float,
+                  described: dict[int, dict[str, float]] | None = None) -> WindowOutput:
     """Store batches, frames and events of the steps (tags missing from the directory are left out).
     One frame per floor that changed, with each tag's latest fix. pk_of: tag id -> Tag pk; seq: the last
-    frame number per floor, advanced for each frame made."""
+    frame number per floor, advanced for each frame made; described: per floor, when its frames last
+    described each tag (kept by the caller like seq; None: every frame describes every tag)."""
     fixes, moves, crossings = [], [], []
     out = WindowOutput(FixBatch.empty(), ZoneEvents.empty(), Crossings.empty())
     shown: dict[int, tuple[list[FloorFixes], list[str]]] = {}
@@ -63,7 +65,8 @@ def window_output(steps: list[FloorStep], *, tags: Mapping[str, TagInfo], pk_of:
     for floor_id, (floor_fixes, left) in shown.items():
         seq[floor_id] = seq.get(floor_id, 0) + 1
         text = positions_text(floor_id=floor_id, seq=seq[floor_id], at_s=now_s, fixes=_latest(floor_fixes),
-                              left=left, tags=tags)
+                              left=left, tags=tags,
+                              described=None if described is None else described.setdefault(floor_id, {}))
         out.frames.append((floor_group(floor_id), text))
     out.fixes = _concat(FixBatch, fixes)
     out.zone_events = _concat(ZoneEvents, moves)

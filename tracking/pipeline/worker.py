@@ -66,6 +66,7 @@ class PipelineWorker:
         self.engines: dict[int, FloorEngine] = {}
         self.tag_floor: dict[str, int] = {}  # the floor each tag was last located on
         self.seq: dict[int, int] = {}
+        self.described: dict[int, dict[str, float]] = {}  # per floor: tag -> when its frames last named it
         self.status = StatusWatch()
         self.gate = HistoryGate(min_move_m=self.settings.history_min_move_m,
                                 still_every_s=self.settings.history_still_every_s)
@@ -139,7 +140,8 @@ class PipelineWorker:
         deliveries, steps = self._fence(deliveries, steps)
         self._count(deliveries, reads)
         try:
-            output = window_output(steps, tags=config.tags, pk_of=config.tag_pk, seq=self.seq, now_s=time.time())
+            output = window_output(steps, tags=config.tags, pk_of=config.tag_pk, seq=self.seq, now_s=time.time(),
+                                   described=self.described)
             output.events += events
             history = self.gate.select(output.fixes)
         except Exception:  # a window that cannot be written is dropped, counted and acknowledged: no poison
@@ -313,6 +315,7 @@ class PipelineWorker:
     def _floors_drop(self, floors: set[int]) -> None:
         for floor_id in floors:
             self.engines.pop(floor_id, None)
+            self.described.pop(floor_id, None)
         if floors:
             self.tag_floor = {tag: f for tag, f in self.tag_floor.items() if f not in floors}
 
@@ -322,4 +325,7 @@ class PipelineWorker:
                 del self.tag_floor[tag]
         pks = [pk for tag in step.left.tolist() if (pk := self.source.config.tag_pk.get(tag)) is not None]
         self.gate.forget(pks)
+        described = self.described.get(step.floor_id, {})
+        for tag in step.left.tolist():  # when it comes back, its first frame names it again
+            described.pop(tag, None)
 

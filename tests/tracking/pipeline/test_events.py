@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from readers.reads import TagStatus
-from tracking.pipeline import events
 from tracking.pipeline.events import (
     StatusWatch,
     TagSilent,
@@ -19,12 +18,6 @@ from tracking.pipeline.events import (
 )
 
 AT = datetime(2026, 11, 22, 3, 40, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def no_app_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only this module's handlers: the workflow apps subscribe theirs (which use the database) at start-up."""
-    monkeypatch.setattr(events, "_handlers", {})
 
 
 def test_it_runs_every_handler_when_one_of_them_fails() -> None:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from tracking.pipeline.engine import FloorFixes
-from tracking.pipeline.frames import heartbeat_text, iso_z, positions_text
+from tracking.pipeline.frames import DESCRIBE_EVERY_S, heartbeat_text, iso_z, positions_text
 from tracking.pipeline.layout import TagInfo
 from tracking.pipeline.metrics import Histogram, PipelineMetrics
 
@@ -21,13 +21,25 @@ def test_it_writes_a_positions_message_as_the_contract_says() -> None:
     message = json.loads(positions_text(floor_id=3, seq=9, at_s=1_795_000_002.0, fixes=FIXES, left=["gone"], tags=TAGS))
     assert message == {
         "type": "positions", "floor": 3, "seq": 9, "at": "2026-11-18T11:06:42.000Z", "left": ["gone"],
-        "fixes": [
-            {"tag": "a", "object": 10, "name": "Pump 1", "kind": "asset", "category": "infusion_pump", "x_m": 1.23,
-             "y_m": 2.0, "accuracy_m": 0.46, "zone": 12, "stationary": True, "seen_at": "2026-11-18T11:06:40.123Z"},
-            {"tag": "ghost", "object": None, "name": "", "kind": "", "category": "", "x_m": 5.0, "y_m": 6.79,
-             "accuracy_m": 3.0, "zone": None, "stationary": False, "seen_at": "2026-11-18T11:06:41.000Z"},
-        ],
+        "fields": ["tag", "x_m", "y_m", "accuracy_m", "zone", "stationary", "age_ms"],
+        "fixes": [["a", 1.23, 2.0, 0.46, 12, 1, 1877], ["ghost", 5.0, 6.79, 3.0, None, 0, 1000]],
+        # only tags the directory knows are described; "ghost" is a tag id and nothing more
+        "objects": {"a": {"object": 10, "name": "Pump 1", "kind": "asset", "category": "infusion_pump"}},
     }
+
+
+def test_it_names_a_tag_in_a_floors_frames_once_per_describe_period() -> None:
+    described: dict[str, float] = {}
+
+    def objects(at_s: float) -> dict[str, object]:
+        text = positions_text(floor_id=3, seq=1, at_s=at_s, fixes=FIXES, left=[], tags=TAGS, described=described)
+        return dict(json.loads(text)["objects"])
+
+    t0 = 1_795_000_002.0
+    assert list(objects(t0)) == ["a"]
+    assert objects(t0 + 1.0) == {}  # the browser has it from the frame before (or from its snapshot)
+    assert objects(t0 + DESCRIBE_EVERY_S - 0.1) == {}
+    assert list(objects(t0 + DESCRIBE_EVERY_S)) == ["a"]  # again, for whoever missed it
 
 
 def test_it_writes_a_heartbeat() -> None:

@@ -25,7 +25,7 @@ from tracking.pipeline import events
 from tracking.pipeline.bus import InProcessBus
 from tracking.pipeline.commit import StoreCommitter
 from tracking.pipeline.config import ConfigSource, floor_seed_load
-from tracking.pipeline.frames import FrameSender, floor_group
+from tracking.pipeline.frames import FrameSender, floor_group, frame_fixes
 from tracking.pipeline.metrics import PipelineMetrics
 from tracking.pipeline.worker import PipelineWorker
 from tracking.services import asset_register, tracked_object_tag
@@ -156,7 +156,7 @@ def test_it_stores_and_announces_what_a_window_of_reads_says(
 
     frames = browser.frames()
     assert [f["seq"] for f in frames] == [1, 2] and {f["floor"] for f in frames} == {ward.pk}
-    pump_fix = next(fix for fix in frames[0]["fixes"] if fix["tag"] == PUMP)
+    pump_fix = next(fix for fix in frame_fixes(frames[0]) if fix["tag"] == PUMP)
     assert pump_fix | {"seen_at": None, "object": None} == {
         "tag": PUMP, "object": None, "name": "infusion pump IP-1", "kind": "asset", "category": "infusion_pump",
         "x_m": 2.5, "y_m": 13.5, "accuracy_m": 5.0, "zone": zone(ward, "3N-101"), "stationary": False,

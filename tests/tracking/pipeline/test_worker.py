@@ -17,6 +17,7 @@ from tracking.pipeline.bus import Delivery, FloorChanges
 from tracking.pipeline.commit import WindowWrite
 from tracking.pipeline.config import ConfigSource
 from tracking.pipeline.engine import EngineConfig
+from tracking.pipeline.frames import frame_fixes
 from tracking.pipeline.layout import FloorLayout
 from tracking.pipeline.metrics import PipelineMetrics
 from tracking.pipeline.windows import BLE, RFID, UWB
@@ -143,7 +144,7 @@ def test_it_steps_through_a_backlog_in_read_time_order() -> None:
     assert write.zone_events.entered.tolist() == [True] + [False, True] * 5  # every read moved it
     assert len(write.crossings) == 5
     (frame,) = [m for _, m in sender.sent if m["type"] == "positions"]
-    assert [f["seen_at"] for f in frame["fixes"]] == ["2026-09-21T14:13:22.500Z"]  # one fix per tag: the latest
+    assert [f["seen_at"] for f in frame_fixes(frame)] == ["2026-09-21T14:13:22.500Z"]  # one fix per tag: the latest
 
 
 def test_it_lets_a_silent_tag_leave_with_a_frame_and_a_zone_exit() -> None:
