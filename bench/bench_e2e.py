@@ -44,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-db", type=int, default=9)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--window-ms", type=float, default=None, help="run_rtls --window-ms (default: its own)")
+    parser.add_argument("--quiet-ms", type=float, default=None, help="run_rtls --quiet-ms (default: its own)")
     parser.add_argument("--split", action="store_true",
                         help="readers and the pipeline in two processes over Redis Streams (run_rtls --role reader / "
                              "--role locate) instead of one")
@@ -177,6 +178,7 @@ def main() -> None:
         daphne = procs.start("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                         "hospital_iot.asgi:application"])
         window = [] if args.window_ms is None else ["--window-ms", str(args.window_ms)]
+        window += [] if args.quiet_ms is None else ["--quiet-ms", str(args.quiet_ms)]
         if args.split:
             reader = procs.start("run_rtls_reader", [py, "manage.py", "run_rtls", "--role", "reader"])
             rtls = procs.start("run_rtls", [py, "manage.py", "run_rtls", "--role", "locate", "--name", "bench",

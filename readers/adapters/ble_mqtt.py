@@ -271,7 +271,7 @@ class BleMqttAdapter(ReaderAdapter):
     tech = Tech.BLE
     parse: ClassVar[BleParser]
     default_topic: ClassVar[str] = ""
-    window_s: ClassVar[float] = 0.01  # a batch waits at most this for more messages (the pipeline windows too)
+    window_s: ClassVar[float] = 0.005  # a batch waits at most this for more messages (the pipeline windows too)
     max_batch_messages: ClassVar[int] = 2000
 
     def __init__(self, settings: ReaderSettings, **kwargs: Any) -> None:

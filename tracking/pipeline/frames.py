@@ -45,7 +45,8 @@ DESCRIBE_EVERY_S = 30.0  # a tag's name, kind and category ride along with its f
 def fix_rows(fixes: FloorFixes, *, at_s: float) -> list[list[Any]]:
     """One row per fix in FIX_FIELDS order (rounding done on the arrays): age_ms = at - seen_at in whole ms,
     stationary 0/1, zone null when in no zone."""
-    age_ms = np.rint((at_s - fixes.seen_at_s) * 1000.0).astype(np.int64)
+    at_ms = math.floor(at_s * 1000.0)  # as iso_z writes `at`: whole milliseconds, truncated
+    age_ms = np.rint(at_ms - fixes.seen_at_s * 1000.0).astype(np.int64)
     zone = [z if z >= 0 else None for z in fixes.zone_pk.tolist()]
     return [list(row) for row in zip(fixes.tag_id.tolist(), np.round(fixes.x_m, 2).tolist(),
                                      np.round(fixes.y_m, 2).tolist(), np.round(fixes.accuracy_m, 2).tolist(), zone,

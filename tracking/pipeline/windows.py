@@ -179,12 +179,13 @@ def time_slices(t_s: Float, width_s: float) -> list[Int]:
 
 def collect_window(poll: Callable[[float], list[T]], *, window_s: float, max_size: int,
                    size: Callable[[T], int] = lambda _: 1, queued_at_s: Callable[[T], float | None] = lambda _: None,
-                   clock: Callable[[], float] = time.time) -> list[T]:
+                   quiet_s: float | None = None, clock: Callable[[], float] = time.time) -> list[T]:
     """Items for one window: wait up to window_s for the first, then gather what arrives until window_s
     after the oldest of them was queued (`queued_at_s`, Unix s like `clock`; when unknown, when it was
-    taken), or until they reach max_size (by `size`, e.g. reads per delivery). Items that waited on the bus
-    while the previous window was processed thus do not wait a whole window more.
-    Returns [] when nothing came within window_s."""
+    taken), or until they reach max_size (by `size`, e.g. reads per delivery), or, with `quiet_s`, until
+    nothing more arrived for quiet_s. Items that waited on the bus while the previous window was processed
+    thus do not wait a whole window more, and a burst of reads (gateways upload in batches) is not held
+    for the rest of the window when nothing follows it. Returns [] when nothing came within window_s."""
     items = poll(window_s)
     if not items:
         return []
@@ -193,7 +194,9 @@ def collect_window(poll: Callable[[float], list[T]], *, window_s: float, max_siz
     deadline = min([now_s, *queued]) + window_s
     total = sum(size(item) for item in items)
     while total < max_size and (left_s := deadline - clock()) > 0:
-        more = poll(left_s)
+        more = poll(left_s if quiet_s is None else min(left_s, quiet_s))
+        if not more and quiet_s is not None:
+            break
         items.extend(more)
         total += sum(size(item) for item in more)
     return items

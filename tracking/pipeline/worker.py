@@ -47,6 +47,8 @@ DROP_LOG_EVERY_S = 10.0
 class WorkerSettings:
     name: str = "rtls"
     window_s: float = 0.1
+    # a window also closes when no read came for this long (None: it always lasts window_s)
+    quiet_s: float | None = 0.02
     max_window_reads: int = 50_000
     housekeeping_s: float = 1.0
     heartbeat_s: float = 5.0
@@ -90,7 +92,7 @@ class PipelineWorker:
         try:
             deliveries = collect_window(self.bus.poll, window_s=self.settings.window_s,
                                         max_size=self.settings.max_window_reads, size=lambda d: len(d.reads),
-                                         queued_at_s=lambda d: d.queued_at_s)
+                                         queued_at_s=lambda d: d.queued_at_s, quiet_s=self.settings.quiet_s)
         except (redis.RedisError, OSError) as exc:  # the bus is away: wait a little, try again
             self.stage_failures["poll"] += 1
             logger.warning("could not read the bus (%s); retrying in 1 s", exc)

@@ -101,6 +101,16 @@ def test_it_counts_a_window_from_when_its_first_read_was_queued_not_from_when_th
         "a", "b", "c"]
 
 
+@pytest.mark.parametrize(("arrivals", "expected"), [
+    ([(0.0, "a"), (0.01, "b"), (0.02, "c"), (0.06, "d")], ["a", "b", "c"]),  # 40 ms of quiet after c: closed
+    ([(0.0, "a"), (0.015, "b"), (0.03, "c"), (0.045, "d"), (0.06, "e"), (0.075, "f"), (0.09, "g"), (0.105, "h")],
+     ["a", "b", "c", "d", "e", "f", "g"]),  # a steady trickle: the whole 100 ms
+])
+def test_it_closes_a_window_when_nothing_more_comes(arrivals: list[tuple[float, str]], expected: list[str]) -> None:
+    bus = FakeBus(arrivals)
+    assert collect_window(bus.poll, window_s=0.1, max_size=1000, quiet_s=0.02, clock=bus.clock) == expected
+
+
 def test_it_closes_a_window_early_when_it_is_full() -> None:
     bus = FakeBus([(0.0, "a"), (0.01, "b"), (0.02, "c")])
     assert collect_window(bus.poll, window_s=0.1, max_size=2, clock=bus.clock) == ["a", "b"]

@@ -100,6 +100,8 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="worker name (metrics, consumer and lease owner); "
                                                        "default: host-pid")
         parser.add_argument("--window-ms", type=float, default=100.0, help="longest window of reads")
+        parser.add_argument("--quiet-ms", type=float, default=20.0,
+                            help="a window also closes after this long without a read (0: windows last --window-ms)")
         parser.add_argument("--reload-every", type=float, default=30.0, help="seconds between configuration reloads")
         parser.add_argument("--lease-ttl", type=float, default=10.0, help="seconds a dead worker keeps its floors")
         parser.add_argument("--health-every", type=float, default=5.0, help="seconds between reader health records")
@@ -160,7 +162,8 @@ class Command(BaseCommand):
             bus=bus, source=ConfigSource(reload_s=options["reload_every"]), metrics=metrics, sender=sender,
             committer=committer,
             seed=lambda floor_id: floor_seed_load(floor_id=floor_id),
-            settings=WorkerSettings(name=name, window_s=options["window_ms"] / 1000.0),
+            settings=WorkerSettings(name=name, window_s=options["window_ms"] / 1000.0,
+                                    quiet_s=options["quiet_ms"] / 1000.0 if options["quiet_ms"] > 0 else None),
         )
         return Pipeline(worker, committer, sender, MetricsReporter(metrics, client))
 
