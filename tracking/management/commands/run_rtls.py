@@ -39,6 +39,7 @@ from tracking.pipeline.frames import FrameSender
 from tracking.pipeline.metrics import MetricsReporter, PipelineMetrics
 from tracking.pipeline.worker import PipelineWorker, WorkerSettings
 from tracking.store.buffer import BufferedLocationWriter
+from tracking.store.current import current_locations_restore
 from tracking.store.partitions import history_partitions_maintain
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class Command(BaseCommand):
             bus = bus or RedisStreamBus(client, worker=name, lease_ttl_s=options["lease_ttl"])
             pipeline = self._pipeline(bus, client, name, options)
             self._partitions()
+            self._restore()
         stop = stop_on_sigterm()
         timers = None
         if role in ("all", "locate") and not options["no_timers"]:
@@ -187,6 +189,17 @@ class Command(BaseCommand):
                 break
             if options["run_for"] and now - started >= options["run_for"]:
                 break
+
+    def _restore(self) -> None:
+        """After a PostgreSQL crash the (unlogged) current locations are empty: refill them from the history
+        before the pipeline seeds its floors from them."""
+        try:
+            restored = current_locations_restore()
+        except DatabaseError as exc:  # the database is away: the pipeline's buffer and retries take over
+            logger.warning("current locations not restored from the history: %s", exc)
+            return
+        if restored:
+            self.stdout.write(f"current locations: {restored} restored from the history")
 
     def _partitions(self) -> None:
         try:

@@ -1,0 +1,41 @@
+"""Refill the current locations from the history: `current_locations_restore`.
+
+The current-location table is UNLOGGED (tracking.models.CurrentLocation): a PostgreSQL crash empties it.
+Every tag that has history gets back, as its current location, its latest history row of the last
+`within` (tags with a current row keep it: a newer fix may be there already). run_rtls calls it at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+_RESTORE_SQL = """
+INSERT INTO tracking_currentlocation
+    (tag_id, floor_id, zone_id, position, accuracy_m, method, stationary, seen_at, updated_at)
+SELECT DISTINCT ON (h.tag_id) h.tag_id, h.floor_id, z.id, h.position, h.accuracy_m, h.method, false, h.seen_at,
+       now()
+FROM tracking_locationhistory h
+JOIN tracking_tag t ON t.id = h.tag_id
+JOIN floorplans_floor f ON f.id = h.floor_id
+LEFT JOIN floorplans_zone z ON z.id = h.zone_id
+WHERE h.seen_at >= now() - make_interval(secs => %s)
+  AND NOT EXISTS (SELECT 1 FROM tracking_currentlocation c WHERE c.tag_id = h.tag_id)
+ORDER BY h.tag_id, h.seen_at DESC
+ON CONFLICT (tag_id) DO NOTHING
+"""
+
+
+@transaction.atomic
+def current_locations_restore(*, within: timedelta = timedelta(days=1)) -> int:
+    """Give each tag without a current location its latest history row of the last `within`; returns how many."""
+    with connection.cursor() as cur:
+        cur.execute(_RESTORE_SQL, [within.total_seconds()])
+        restored = int(cur.rowcount)
+    if restored:
+        logger.info("current locations: %d restored from the history", restored)
+    return restored
