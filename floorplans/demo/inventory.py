@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -183,3 +183,67 @@ def demo_wearers(floors: list[dict[str, Any]]) -> list[DemoWearer]:
             where = home["name"]
             wearers.append(DemoWearer("infant", f"Infant {i + 1} ({where})", f"B{i + 1:03X}", "uwb", home["code"]))
     return wearers
+
+
+@dataclass(frozen=True, slots=True)
+class DemoBag:
+    """An infusion bag pharmacy labelled for a demo patient, with a BLE tag, and how far it has got:
+    "infusing" (started at started_at at the ordered rate) or "bedside" (dispensed, waiting at the bed)."""
+
+    tag_id: str
+    tech: str
+    mrn: str
+    ward: str  # ward code
+    bed: str  # zone code: the patient's bed, the bag's home zone
+    drug: str
+    concentration: str
+    volume_ml: float
+    ordered_rate_ml_h: float
+    lot: str
+    expires_at: datetime
+    stage: str  # infusing | bedside
+    started_at: datetime | None
+
+
+# (drug, concentration, volume mL, ordered rate mL/h, stage, minutes left at the rate, or None if not started)
+_ORDERS: dict[str, list[tuple[str, str, float, float, str, float | None]]] = {
+    "medical": [
+        ("Sodium chloride 0.9%", "9 mg/mL", 1000.0, 83.0, "infusing", 520.0),
+        ("Heparin", "25,000 units in 500 mL (50 units/mL)", 500.0, 18.0, "infusing", 1110.0),
+        ("Piperacillin/tazobactam", "4.5 g in 100 mL", 100.0, 200.0, "infusing", 12.0),  # near empty
+        ("Compound sodium lactate (Hartmann's)", "1000 mL", 1000.0, 125.0, "infusing", 250.0),
+        ("Vancomycin", "1 g in 250 mL (4 mg/mL)", 250.0, 125.0, "bedside", None),
+        ("Potassium chloride in sodium chloride 0.9%", "20 mmol in 1000 mL", 1000.0, 100.0, "infusing", 430.0),
+    ],
+    "maternity": [
+        ("Oxytocin", "40 units in 500 mL (0.08 units/mL)", 500.0, 125.0, "infusing", 150.0),
+        ("Magnesium sulfate", "4 g in 100 mL (40 mg/mL)", 100.0, 25.0, "bedside", None),
+    ],
+}
+BAG_TAG_PREFIX = "AC233FD"  # BLE MACs apart from the staff badges (AC233FB...) and the assets' random ones
+
+
+def demo_bags(floors: list[dict[str, Any]], patients: list[DemoPatient], *, now: datetime) -> list[DemoBag]:
+    """A few bags per ward for admitted demo patients (seeded choice of patients): most infusing at various
+    stages, one near empty on the medical ward, one per ward not yet started at the bedside."""
+    rng = random.Random(SEED + 2)
+    ward_of = {bed["code"]: bed.get("ward") for doc in floors for bed in _zones(doc, "bed")}
+    bags: list[DemoBag] = []
+    for doc in floors:
+        maternity = bool(_zones(doc, "nursery"))
+        for ward in _zones(doc, "ward"):
+            here = sorted((p for p in patients if ward_of.get(p.bed) == ward["code"]), key=lambda p: p.bed)
+            orders = _ORDERS["maternity" if maternity else "medical"]
+            chosen = sorted(rng.sample(here, min(len(orders), len(here))), key=lambda p: p.bed)
+            for patient, (drug, concentration, volume, rate, stage, left_min) in zip(chosen, orders, strict=False):
+                started_at = None
+                if left_min is not None:
+                    run_s = round((volume / rate * 60.0 - left_min) * 60.0)
+                    started_at = now - timedelta(seconds=max(run_s, 0))
+                bags.append(DemoBag(
+                    tag_id=f"{BAG_TAG_PREFIX}{len(bags) + 1:05X}", tech="ble", mrn=patient.mrn, ward=ward["code"],
+                    bed=patient.bed, drug=drug, concentration=concentration, volume_ml=volume,
+                    ordered_rate_ml_h=rate, lot=f"{rng.choice('ABCDEFGHJK')}{rng.randrange(10**5, 10**6)}",
+                    expires_at=now + timedelta(days=rng.randrange(3, 60)), stage=stage, started_at=started_at,
+                ))
+    return bags

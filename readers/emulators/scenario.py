@@ -2,13 +2,17 @@
 
 Staff walk errands between rooms, utilities and the nurse station; equipment is parked in its store
 and now and then taken to a patient room or the dirty utility; infants stay in a mother room or the
-nursery and are carried between them. Routes go through doorways (FloorGraph), at walking speed.
-Deterministic for a seed; thread-safe (every emulator asks for positions from its own thread).
+nursery and are carried between them; infusion bags stay where they hang, at their patient's bed (the
+tag's home zone; beds are furniture, not walkable zones, so the tag gives the spot as home_xy). Routes go
+through doorways (FloorGraph), at walking speed. Deterministic for a seed (a tag that stays put draws from
+its own generator, so adding bags leaves everyone else's walk unchanged); thread-safe (every emulator asks
+for positions from its own thread).
 """
 
 from __future__ import annotations
 
 import threading
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +29,10 @@ BEHAVIOUR: dict[str, tuple[tuple[float, float], tuple[float, float], frozenset[s
     "asset": ((0.9, 1.2), (60.0, 600.0), frozenset({"room", "bay", "dirty_utility", "treatment_room"}), 0.5),
     "infant": ((0.7, 0.9), (60.0, 900.0), frozenset({"room", "nursery"}), 0.3),
     "other": ((0.8, 1.2), (30.0, 300.0), frozenset({"room", "corridor", "waiting", "lobby"}), 0.3),
+    # never sets off: placed at its home spot (or in its home zone) and left there
+    "bag": ((0.0, 0.0), (float("inf"), float("inf")), frozenset(), 0.0),
 }
+STAYS_PUT = frozenset({"bag"})  # kinds placed once at home that never walk
 
 
 @dataclass(frozen=True)
@@ -34,9 +41,10 @@ class ScenarioTag:
 
     tag_id: str
     tech: str  # rfid | ble | uwb
-    kind: str  # staff | asset | infant | other
+    kind: str  # staff | asset | infant | bag | other
     floor_code: str
     home_zone: str | None = None
+    home_xy: tuple[float, float] | None = None  # where in the home zone a tag that stays put is (a bag: its bed)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class _Walker:
 class Scenario:
     def __init__(self, graphs: dict[str, FloorGraph], tags: list[ScenarioTag], *, seed: int, start_s: float) -> None:
         self.graphs = graphs
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.now_s = start_s
         self._lock = threading.Lock()
@@ -72,6 +81,8 @@ class Scenario:
         return BEHAVIOUR.get(tag.kind, BEHAVIOUR["other"])
 
     def _place(self, tag: ScenarioTag) -> _Walker:
+        if tag.kind in STAYS_PUT:
+            return self._park(tag)
         graph = self.graphs[tag.floor_code]
         (v0, v1), (_, d1), kinds, _ = self._behaviour(tag)
         zone = tag.home_zone if tag.home_zone in graph.zones else self._pick(graph, kinds)
@@ -79,11 +90,28 @@ class Scenario:
         dwell = self.now_s + float(self.rng.uniform(0, d1))  # not everyone sets off at once
         return _Walker(tag, zone, xy, float(self.rng.uniform(v0, v1)), dwell, target=zone)
 
-    def _pick(self, graph: FloorGraph, kinds: frozenset[str]) -> str:
+    def _park(self, tag: ScenarioTag) -> _Walker:
+        """A tag that stays put: at home_xy, else somewhere in its home zone (a bed's room when the home is
+        not walkable), else in a zone of its kinds. Its zone is its home (the bed) when it has one."""
+        graph = self.graphs[tag.floor_code]
+        rng = np.random.default_rng([self.seed, zlib.crc32(tag.tag_id.encode())])
+        home = tag.home_zone or ""
+        room = home if home in graph.zones else graph.parents.get(home)
+        if room not in graph.zones:
+            room = None
+        if tag.home_xy is not None:
+            xy = np.array(tag.home_xy, dtype=float)
+        else:
+            room = room or self._pick(graph, self._behaviour(tag)[2], rng)
+            xy = np.array(graph.random_point(room, rng))
+        zone = home if home in graph.kinds else (room or "")
+        return _Walker(tag, zone, xy, 0.0, float("inf"), target=zone)
+
+    def _pick(self, graph: FloorGraph, kinds: frozenset[str], rng: np.random.Generator | None = None) -> str:
         candidates = sorted(code for code, kind in graph.kinds.items() if kind in kinds and code in graph.zones)
         if not candidates:
             candidates = sorted(graph.zones)
-        return str(candidates[int(self.rng.integers(len(candidates)))])
+        return str(candidates[int((rng or self.rng).integers(len(candidates)))])
 
     def advance(self, t_s: float) -> None:
         """Move everyone forward to t_s (never backwards) in fixed steps."""

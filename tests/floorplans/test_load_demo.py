@@ -8,19 +8,21 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from floorplans.models import Door, Floor, Zone
-from infusion.models import Patient
+from infusion.bags import bag_infused_ml
+from infusion.models import BagEvent, InfusionBag, Patient
 from readers.models import Antenna, Reader
-from tracking.models import Asset, Tag
+from tracking.models import Asset, Tag, TrackedObject
 
 pytestmark = pytest.mark.django_db
 
 
 def _counts() -> dict[str, int]:
-    models = (Floor, Zone, Door, Reader, Antenna, Tag, Asset, Patient, User)
+    models = (Floor, Zone, Door, Reader, Antenna, Tag, Asset, Patient, User, InfusionBag, BagEvent, TrackedObject)
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -58,6 +60,7 @@ def test_it_loads_a_plausible_hospital_and_reloads_idempotently(settings: Any, t
     )
     assert {u.username for u in User.objects.all()} >= {"nurse", "charge_nurse", "biomed", "security", "admin"}
     plan_names = {f.code: f.plan_image.name for f in floors.values()}
+    _assert_demo_bags()
 
     before = _counts()
     again = io.StringIO()
@@ -65,6 +68,33 @@ def test_it_loads_a_plausible_hospital_and_reloads_idempotently(settings: Any, t
     assert _counts() == before
     assert again.getvalue().count("plan unchanged") == 3
     assert {f.code: f.plan_image.name for f in Floor.objects.all()} == plan_names
+    assert "8 demo bags, 8 registered now" in out.getvalue() and "8 demo bags, 0 registered now" in again.getvalue()
+    _assert_demo_bags()  # the same bags, not a second set
+
+
+def _assert_demo_bags() -> None:
+    """Bags for admitted patients on 4W and 2E, tagged and homed at the patient's bed: most infusing with
+    progress, one near empty, one per ward at the bedside, not started."""
+    S = InfusionBag.Status
+    bags = list(InfusionBag.objects.select_related("patient", "ward", "started_by", "tracked_object__tag",
+                                                   "tracked_object__home_zone"))
+    assert {bag.ward.code for bag in bags if bag.ward} == {"4W", "2E"}
+    assert sum(bag.ward.code == "4W" for bag in bags if bag.ward) >= 5
+    for bag in bags:
+        assert bag.patient.discharged_at is None and bag.ward == bag.patient.ward
+        obj = bag.tracked_object
+        assert obj.kind == TrackedObject.Kind.BAG and obj.home_zone == bag.patient.bed
+        assert obj.tag is not None and obj.tag.tech == Tag.Tech.BLE
+    infusing = [bag for bag in bags if bag.status == S.INFUSING]
+    waiting = [bag for bag in bags if bag.status == S.AT_BEDSIDE]
+    assert len(infusing) == len(bags) - 2 and sorted(bag.ward.code for bag in waiting if bag.ward) == ["2E", "4W"]
+    assert all(bag.started_by is not None and bag.started_by.username == "nurse" for bag in infusing)
+    now = timezone.now()
+    minutes = sorted((bag.volume_ml - bag_infused_ml(bag, now)) / bag.ordered_rate_ml_h * 60 for bag in infusing)
+    assert 0 < minutes[0] <= 15 < 60 <= minutes[1]
+    assert all(0 < bag_infused_ml(bag, now) < bag.volume_ml for bag in infusing)
+    steps = list(BagEvent.objects.filter(bag=infusing[0]).order_by("at", "pk").values_list("action", flat=True))
+    assert steps == ["registered", "dispensed", "arrived_ward", "at_bedside", "started"]
 
 
 def test_the_demo_machine_token_reads_the_api(settings: Any, tmp_path: Any, api: APIClient) -> None:

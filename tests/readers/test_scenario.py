@@ -6,7 +6,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import Point, Polygon, shape
 
 from floorplans.demo.layout import demo_floors
 from readers.emulators.floorgraph import FloorGraph, walls_crossed
@@ -103,3 +103,34 @@ def test_an_rfid_antenna_reads_what_is_under_it_and_nothing_far_away() -> None:
     assert len(reads) >= 15 and all(-60 < s.rssi_dbm < -30 and 0 <= (s.phase_rad or 0) < 2 * np.pi for s in reads)
     away = [_at("3008" + "0" * 20, "rfid", antenna.floor_code, antenna.xyz_m[0] + 10, antenna.xyz_m[1])]
     assert not [s for t in range(20) for s in world.rfid(antenna.code, away, float(t)) if s.antenna == antenna.antenna]
+
+
+def _bed(floor: str, code: str) -> Polygon:
+    doc = next(d for d in demo_floors() if d["hospital_iot"]["floor"]["code"] == floor)
+    return shape(next(f["geometry"] for f in doc["features"] if f["properties"].get("code") == code))
+
+
+def test_it_keeps_a_bag_at_its_bed_while_everyone_else_walks() -> None:
+    bed = _bed("L4", "4W-412-A")
+    spot = (bed.centroid.x, bed.centroid.y)
+    bag = ScenarioTag("AC233FD00001", "ble", "bag", "L4", "4W-412-A", spot)
+    scenario = Scenario(graphs(), [*_tags(), bag], seed=3, start_s=0.0)
+    for step in range(0, 3000, 50):  # 10 minutes
+        where = next(p for p in scenario.positions(step * STEP_S) if p.tag_id == bag.tag_id)
+        assert (where.x_m, where.y_m, where.zone) == (*spot, "4W-412-A")
+        assert bed.contains(Point(where.x_m, where.y_m))
+
+
+def test_a_bag_without_a_spot_stays_in_its_beds_room() -> None:
+    bag = ScenarioTag("AC233FD00002", "ble", "bag", "L4", "4W-414-B")
+    scenario = Scenario(graphs(), [bag], seed=3, start_s=0.0)
+    first = scenario.positions(0.0)[0]
+    assert graphs()["L4"].zones["4W-414"].contains(Point(first.x_m, first.y_m)) and first.zone == "4W-414-B"
+    assert scenario.positions(600.0)[0] == first
+
+
+def test_adding_bags_leaves_everyone_elses_walk_unchanged() -> None:
+    bags = [ScenarioTag(f"AC233FD{i:05X}", "ble", "bag", "L4", "4W-405-B") for i in range(3)]
+    alone = Scenario(graphs(), _tags(), seed=9, start_s=0.0).positions(300.0)
+    mixed = Scenario(graphs(), [bags[0], *_tags()[:5], bags[1], *_tags()[5:], bags[2]], seed=9, start_s=0.0)
+    assert [p for p in mixed.positions(300.0) if not p.tag_id.startswith("AC233FD")] == alone

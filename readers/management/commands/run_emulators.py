@@ -12,21 +12,27 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from floorplans.models import Floor
 from floorplans.selectors import floor_export
-from readers.emulators.scenario import ScenarioTag
+from readers.emulators.scenario import STAYS_PUT, ScenarioTag
 from readers.emulators.world import start_emulators
 from tracking.models import TrackedObject
 
+KINDS = frozenset({"staff", "asset", "infant", "bag"})  # the scenario's behaviours; any other kind walks as "other"
+
 
 def scenario_tags() -> list[ScenarioTag]:
-    """Every active tag carried by something with a home zone, on that zone's floor."""
+    """Every active tag carried by something with a home zone, on that zone's floor (a bag: at its bed)."""
     objects = (TrackedObject.objects.filter(tag__active=True)
                .select_related("tag", "home_zone__floor", "asset__home_zone__floor"))
     tags = []
     for obj in objects:
         home = obj.home_zone or (obj.asset.home_zone if hasattr(obj, "asset") else None)
         if obj.tag is not None and home is not None:
-            kind = obj.kind if obj.kind in {"staff", "asset", "infant"} else "other"
-            tags.append(ScenarioTag(obj.tag.tag_id, obj.tag.tech, kind, home.floor.code, home.code))
+            kind = obj.kind if obj.kind in KINDS else "other"
+            spot = None
+            if kind in STAYS_PUT:  # a bag hangs at its bed: a fixed spot inside the home zone
+                point = home.polygon.point_on_surface
+                spot = (float(point.x), float(point.y))
+            tags.append(ScenarioTag(obj.tag.tag_id, obj.tag.tech, kind, home.floor.code, home.code, spot))
     return tags
 
 
