@@ -81,6 +81,7 @@ class ZoneInfo:
     ward_id: int | None  # the zone itself for a ward
     floor_id: int
     name: str
+    beds: tuple[int, ...] = ()  # for a room or bay: the bed zones in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,13 @@ class BagInfo:
 
 
 def place_of(zone: ZoneInfo | None, bag: BagInfo, *, occupied: dict[int, int]) -> Place:
-    """Where `zone` is for this bag. occupied: bed zone pk -> admitted patient pk."""
+    """Where `zone` is for this bag. occupied: bed zone pk -> admitted patient pk.
+
+    Bed zones need bed-level location (an RFID antenna or a beacon at the bed). With room-level location
+    (BLE places a tag in a room, not on one bed of it), a room counts as the bed of the one patient admitted
+    in it: the room holding the bag's bed and no other patient is its own bed; a room holding only other
+    patients is another patient's bed. A shared room with the bag's patient and others stays ambiguous
+    (on the ward): no alarm on a guess."""
     if zone is None:
         return Place.UNKNOWN
     if zone.pk == bag.bed_id:
@@ -103,6 +110,11 @@ def place_of(zone: ZoneInfo | None, bag: BagInfo, *, occupied: dict[int, int]) -
     if zone.ward_id is None or zone.ward_id != bag.ward_id:
         return Place.OFF_WARD
     if zone.kind == Zone.Kind.BED and occupied.get(zone.pk, bag.patient_id) != bag.patient_id:
+        return Place.OTHER_BED
+    patients = {occupied[bed] for bed in zone.beds if bed in occupied}
+    if patients == {bag.patient_id} and bag.bed_id in zone.beds:
+        return Place.OWN_BED
+    if patients and bag.patient_id not in patients:
         return Place.OTHER_BED
     return Place.WARD
 
@@ -174,9 +186,14 @@ class RuleState:
         }
         self.occupied = dict(Patient.objects.filter(discharged_at__isnull=True, bed__isnull=False)
                              .values_list("bed_id", "pk"))
-        self.zones = {pk: ZoneInfo(pk, kind, pk if kind == Zone.Kind.WARD else ward_id, floor_id, name)
-                      for pk, kind, ward_id, floor_id, name in
-                      Zone.objects.values_list("pk", "kind", "ward_id", "floor_id", "name")}
+        rows_z = list(Zone.objects.values_list("pk", "kind", "ward_id", "floor_id", "name", "parent_id"))
+        beds: dict[int, list[int]] = {}
+        for pk, kind, _, _, _, parent_id in rows_z:
+            if kind == Zone.Kind.BED and parent_id is not None:
+                beds.setdefault(parent_id, []).append(pk)
+        self.zones = {pk: ZoneInfo(pk, kind, pk if kind == Zone.Kind.WARD else ward_id, floor_id, name,
+                                   tuple(beds.get(pk, ())))
+                      for pk, kind, ward_id, floor_id, name, _ in rows_z}
         live = {b.bag_id for b in self.bags.values()}
         self.watches = {pk: w for pk, w in self.watches.items() if pk in live}
         self.loaded_at = time.monotonic()

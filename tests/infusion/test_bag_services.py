@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from floorplans.models import Floor
+from floorplans.models import Floor, Zone
 from infusion import bags
 from infusion.exceptions import BagExpired, BagInvalid, BagWrongPlace, InvalidBagTransition
 from infusion.models import InfusionBag
@@ -74,6 +74,20 @@ def test_it_refuses_to_start_a_bag_at_another_patients_bed(floor: Floor, nurse: 
         bags.bag_start(bag_id=bag.pk, user=nurse, bed=w.bed_b, at=T0 + 10 * MIN)
     bag.refresh_from_db()
     assert bag.status == S.ON_WARD and bag.events.filter(action="started").count() == 0
+
+
+@pytest.mark.django_db
+def test_it_takes_a_room_for_the_bedside_of_the_patients_admitted_in_it(floor: Floor, nurse: User) -> None:
+    """Room-level location (BLE): Bob's room is Bob's bedside; Alice's room is Alice's."""
+    w = ward_setup(floor)
+    bag = bag_make(w, status=S.ON_WARD)
+    bobs_room = Zone.objects.get(floor=floor, code="3N-102")
+    locate(_tag(bag), bobs_room, at=T0)
+    with pytest.raises(BagWrongPlace) as refused:
+        bags.bag_start(bag_id=bag.pk, user=nurse, at=T0 + MIN)
+    assert str(refused.value).endswith("(Bob Baker (MRN-B))") and "in Bed 101A" in str(refused.value)
+    locate(_tag(bag), Zone.objects.get(floor=floor, code="3N-101"), at=T0 + 2 * MIN)
+    assert bags.bag_start(bag_id=bag.pk, user=nurse, at=T0 + 2 * MIN).status == S.INFUSING
 
 
 @pytest.mark.django_db

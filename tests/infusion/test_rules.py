@@ -220,6 +220,16 @@ def test_it_classifies_zones_for_a_bag() -> None:
     assert rules.place_of(zone(15, "stairs", None, 1, "S"), bag, occupied=occupied) == Place.OFF_WARD
     assert rules.place_of(zone(16, "bed", 20, 1, "X"), bag, occupied=occupied) == Place.OFF_WARD
     assert rules.place_of(None, bag, occupied=occupied) == Place.UNKNOWN
+    # room-level location (BLE): a room is the bed of the one patient in it
+    occupied |= {21: 300, 22: 100, 23: 400}
+    assert rules.place_of(zone(20, "room", 10, 1, "own single room", (11,)), bag, occupied=occupied) == Place.OWN_BED
+    assert rules.place_of(zone(30, "room", 10, 1, "Bob's room", (12,)), bag, occupied=occupied) == Place.OTHER_BED
+    assert rules.place_of(zone(31, "bay", 10, 1, "others' bay", (21, 23)), bag,
+                          occupied=occupied) == Place.OTHER_BED
+    assert rules.place_of(zone(32, "room", 10, 1, "empty room", (13,)), bag, occupied=occupied) == Place.WARD
+    shared = rules.BagInfo(2, "U", S.INFUSING, ward_id=10, bed_id=22, patient_id=100, label="y")
+    assert rules.place_of(zone(33, "bay", 10, 1, "shared bay", (21, 22)), shared,
+                          occupied=occupied) == Place.WARD  # its patient and another: no guess
 
 
 def test_it_settles_a_place_only_after_it_held_continuously() -> None:
