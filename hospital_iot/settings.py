@@ -127,7 +127,10 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py 8 times reads out after 5 s, exactly channels_redis's blocking wait for a message: an idle
         # websocket then dies with TimeoutError. A longer socket timeout keeps idle consumers alive.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+        # redis-py 8 caps an asyncio pool at 100 connections and raises beyond (it does not wait): a ward of
+        # tablets reconnecting at once (every consumer's group_add / group_discard takes one) got "Too many
+        # connections" and left stale members in the groups. Redis itself allows 10,000 clients.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 5000}]},
     }
 }
 
