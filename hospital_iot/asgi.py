@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from hospital_iot.routing import websocket_urlpatterns  # noqa: E402
+from hospital_iot.runtime import gc_tune  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -20,3 +21,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# daphne relays thousands of websocket messages a second: the same collector settings as run_rtls
+gc_tune()

@@ -12,7 +12,6 @@ hourly; a one-line status is logged every --status-every seconds.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -28,6 +27,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from alerts.periodic import PeriodicRunner
+from hospital_iot.runtime import gc_tune
 from readers.drops import DropCounter
 from readers.management.commands.run_readers import ReaderRunner, reader_floors, stop_on_sigterm
 from readers.sinks import FloorStreamSink
@@ -77,20 +77,6 @@ class Pipeline:
         self.committer.close()
         self.sender.stop()
         self.reporter.stop()
-
-
-# The garbage of the reads is acyclic (tuples and dicts of parsed JSON): the cyclic collector finds next to
-# nothing in it. With Python's default thresholds (700, 10, 10) it nevertheless ran a full collection about
-# every 1.5 s at 20,000 reads/s, each 0.1-0.9 s with the GIL held: measured, the pipeline's p99 latency.
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def gc_tune() -> None:
-    """Freeze what start-up made (modules, functions, the configuration) out of the collector's way and
-    collect the young generation every GC_THRESHOLDS[0] allocations instead of every 700."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Command(BaseCommand):
