@@ -19,12 +19,12 @@ from django.utils import timezone
 from alerts.audiences import groups_for_listener
 from alerts.broadcast import alert_payload
 from alerts.selectors import alert_floor_scope, audiences_of, open_alerts_snapshot
+from tracking.consumers import browser_message
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-MAX_MESSAGE_CHARS = 1024  # the browser sends only {"type": "resync"}
 SEEN_MESSAGES = 256  # a message reaching us through two of our audiences' groups is sent once
 
 
@@ -64,7 +64,7 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channe
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        message = _parse(text_data)
+        message = browser_message(text_data)
         if message is not None and message.get("type") == "resync" and self.joined:
             await self.send_json(await database_sync_to_async(snapshot)(self.scope["user"]))
         else:
@@ -78,13 +78,3 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channe
             return
         self.seen.append(message_id)
         await self.send(text_data=text)
-
-
-def _parse(text: str | None) -> dict[str, Any] | None:
-    if text is None or len(text) > MAX_MESSAGE_CHARS:
-        return None
-    try:
-        message = json.loads(text)
-    except ValueError:
-        return None
-    return message if isinstance(message, dict) else None

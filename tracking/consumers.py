@@ -46,7 +46,7 @@ class FloorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channe
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        message = _parse(text_data)
+        message = browser_message(text_data)
         if message is None:
             await self.send_json({"type": "error", "error": 'expected a JSON object such as {"type": "resync"}'})
         elif message.get("type") == "resync":
@@ -84,8 +84,9 @@ class FloorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channe
         await self.send_json(await database_sync_to_async(floor_snapshot)(floor_id=self.floor_id))
 
 
-def _parse(text: str | None) -> dict[str, Any] | None:
-    """The browser's message as a JSON object, or None for anything else (binary, too long, not JSON)."""
+def browser_message(text: str | None) -> dict[str, Any] | None:
+    """The browser's message as a JSON object, or None for anything else (binary, too long, not JSON).
+    Shared by the websocket consumers (floors, alerts): browsers send them only small control messages."""
     if text is None or len(text) > MAX_MESSAGE_CHARS:
         return None
     try:
