@@ -28,13 +28,12 @@ from infusion.bags import Place, alert_key, bag_dispense, bag_location_changed, 
 from infusion.models import InfusionBag
 from infusion.services import patient_admit
 from tests.browser.conftest import logged_in
-from tests.browser.server import ROOT, Daphne
+from tests.browser.server import Daphne
 from tests.tracking.whereabouts import zone
 from tracking.models import CurrentLocation, Method, Tag
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOT = ROOT / "docs" / "screenshots" / "infusion-board.png"
 TABLET = {"width": 1180, "height": 820}  # a 10-11" ward tablet, landscape
 T = TypeVar("T")
 JANE_BAG, ED_BAG = "E28011700000J001", "E28011700000E002"
@@ -133,8 +132,7 @@ def test_a_wrong_patient_alert_turns_the_bed_red_at_once_and_the_nurse_acknowled
     expect(ed.locator(".ib-alarm")).to_contain_text("Another patient's bag is here: Vancomycin for Doe, Jane")
     expect(jane.locator(".ib-alarm")).to_contain_text("Bag at the wrong patient")
     expect(page.locator(".ib-summary")).to_contain_text("2 beds in alarm")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(Path(server.log).with_name("infusion-board-alarm.png")))  # next to daphne's log
 
     jane.locator(".ib-alarm").get_by_role("button", name="Acknowledge").click()
     expect(jane.locator(".ib-alarm")).to_have_class("ib-alarm is-acknowledged")
