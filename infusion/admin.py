@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from infusion.models import BagEvent, InfusionBag, Patient
+from infusion.models import AdtMessage, BagEvent, InfusionBag, Patient
 
 
 @admin.register(Patient)
@@ -37,3 +37,22 @@ class InfusionBagAdmin(admin.ModelAdmin[InfusionBag]):
     readonly_fields = ["status", "infused_ml_before", "segment_started_at", "started_at", "ended_at",
                        "arrived_bedside_at", "started_by", "rate_ml_h", "version", "created_at", "updated_at"]
     inlines = [BagEventInline]
+
+
+@admin.register(AdtMessage)
+class AdtMessageAdmin(admin.ModelAdmin[AdtMessage]):
+    """The ADT feed's log, read only: written by infusion.services.adt_apply for every message received."""
+
+    list_display = ["received_at", "event", "control_id", "mrn", "outcome", "ack_code", "sender"]
+    list_filter = ["outcome", "event", "ack_code"]
+    search_fields = ["control_id", "mrn", "raw"]
+    date_hierarchy = "received_at"
+    readonly_fields = ["control_id", "event", "message_at", "received_at", "sender", "mrn", "outcome", "ack_code",
+                       "error", "raw"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -70,6 +71,18 @@ def test_it_loads_a_plausible_hospital_and_reloads_idempotently(settings: Any, t
     assert {f.code: f.plan_image.name for f in Floor.objects.all()} == plan_names
     assert "8 demo bags, 8 registered now" in out.getvalue() and "8 demo bags, 0 registered now" in again.getvalue()
     _assert_demo_bags()  # the same bags, not a second set
+
+    # the demo is started again a day later: the old bags are ended (their timelines kept), the tags on new bags
+    first = set(InfusionBag.objects.values_list("pk", flat=True))
+    InfusionBag.objects.update(created_at=timezone.now() - timedelta(days=1))
+    later = io.StringIO()
+    call_command("load_demo", stdout=later)
+    assert "8 demo bags, 8 registered now" in later.getvalue()
+    old = InfusionBag.objects.filter(pk__in=first)
+    assert set(old.values_list("status", flat=True)) <= {InfusionBag.Status.COMPLETED, InfusionBag.Status.RETURNED}
+    assert all(bag.events.filter(note="demo: bag replaced by a new one").exists() for bag in old)
+    with_tags = InfusionBag.objects.filter(tracked_object__tag__isnull=False)
+    assert set(with_tags.values_list("pk", flat=True)).isdisjoint(first) and with_tags.count() == 8
 
 
 def _assert_demo_bags() -> None:

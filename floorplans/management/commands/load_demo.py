@@ -2,7 +2,9 @@
 
 Safe to run again: floors are re-imported by code, plans redrawn only when a floor changed, users,
 tags, assets and patients updated in place; a demo bag is registered once (a tag that already carries a
-bag is left as it is, so bags are never duplicated and what happened to them in the demo stays).
+bag is left as it is, so bags are never duplicated and what happened to them in the demo stays), until it
+is DEMO_BAG_RENEW_AFTER old: then it is ended (completed or returned, its timeline kept) and its tag put on
+a fresh bag, so a demo started days later still shows infusions in progress.
 """
 
 from __future__ import annotations
@@ -22,11 +24,20 @@ from floorplans.demo.layout import demo_floors
 from floorplans.models import Floor, Zone
 from floorplans.plans import plan_render_for_floor
 from floorplans.services import floor_file_check, floor_import
-from infusion.bags import Place, bag_dispense, bag_location_changed, bag_register, bag_start
+from infusion.bags import (
+    Place,
+    bag_complete,
+    bag_dispense,
+    bag_location_changed,
+    bag_register,
+    bag_return,
+    bag_start,
+)
 from infusion.models import InfusionBag, Patient
 from infusion.services import patient_admit
 from tracking.services import asset_register, tracked_object_tag
 
+DEMO_BAG_RENEW_AFTER = timedelta(hours=6)
 
 class Command(BaseCommand):
     help = ("Load (or refresh) the demo hospital: Riverside General, three floors, users, equipment, patients, "
@@ -74,8 +85,11 @@ class Command(BaseCommand):
         added = 0
         with transaction.atomic():
             for spec in specs:
-                if InfusionBag.objects.filter(tracked_object__tag__tag_id=spec.tag_id).exists():
-                    continue  # registered by an earlier run
+                existing = InfusionBag.objects.filter(tracked_object__tag__tag_id=spec.tag_id).first()
+                if existing is not None:
+                    if existing.created_at > timezone.now() - DEMO_BAG_RENEW_AFTER:
+                        continue  # registered by a recent run: what happened to it in the demo stays
+                    self._retire(existing)  # a demo started a day later would show only empty bags
                 bed = zones[spec.bed]
                 if not Patient.objects.filter(mrn=spec.mrn, bed=bed, discharged_at__isnull=True).exists():
                     continue  # the patient moved (ADT) since: no bag for a bed she is not in
@@ -93,6 +107,15 @@ class Command(BaseCommand):
                     bag_start(bag_id=bag.pk, user=nurse, bed=bed, at=spec.started_at)
                 added += 1
         return added
+
+    @staticmethod
+    def _retire(bag: InfusionBag) -> None:
+        """End an old demo bag as the ward would (its timeline and alerts stay); its tag goes on a new bag."""
+        note = "demo: bag replaced by a new one"
+        if bag.status in (InfusionBag.Status.INFUSING, InfusionBag.Status.PAUSED):
+            bag_complete(bag_id=bag.pk, user=None, note=note)
+        elif bag.status not in InfusionBag.ENDED:
+            bag_return(bag_id=bag.pk, user=None, note=note)
 
     def _floor(self, document: dict[str, Any], *, redraw: bool) -> Floor:
         floor_file = floor_file_check(document)
