@@ -41,6 +41,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of load")
     parser.add_argument("--period", type=float, default=1.0, help="seconds between a tag's advertisements")
     parser.add_argument("--gateways-per-read", type=int, default=4)
+    parser.add_argument("--tick-ms", type=float, default=100.0,
+                        help="each gateway publishes what it heard every tick (all gateways in step)")
     parser.add_argument("--redis-db", type=int, default=9)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--window-ms", type=float, default=None, help="run_rtls --window-ms (default: its own)")
@@ -166,7 +168,7 @@ def main() -> None:
     py = sys.executable
     load_plan = {"mqtt_host": os.environ.get("MQTT_HOST", "127.0.0.1"),
                  "mqtt_port": int(os.environ.get("MQTT_PORT", "1883")),
-                 "topic": topic, "duration_s": args.duration, "period_s": args.period, "tick_s": 0.1,
+                 "topic": topic, "duration_s": args.duration, "period_s": args.period, "tick_s": args.tick_ms / 1000.0,
                  "seed": args.seed, "gateways_per_read": args.gateways_per_read, "floors": world["floors"],
                  "tags": world["tags"]}
     client_plan = {"url": f"ws://127.0.0.1:{port}", "origin": f"http://127.0.0.1:{port}", "cookie": world["cookie"],
