@@ -369,8 +369,9 @@ def _check_place(bag: InfusionBag, *, bed: Zone | None, at: datetime) -> Zone | 
                                 f"this is {here}{who}")
         # room-level location (BLE places a bag in a room, not on a bed): a room or bay where only other
         # patients are admitted is their bedside
-        others = [p for p in Patient.objects.filter(bed__parent=zone, discharged_at__isnull=True) if p.pk != patient.pk]
-        if others and len(others) == Patient.objects.filter(bed__parent=zone, discharged_at__isnull=True).count():
+        admitted = list(Patient.objects.filter(bed__parent=zone, discharged_at__isnull=True))
+        others = [p for p in admitted if p.pk != patient.pk]
+        if others and len(others) == len(admitted):
             names = ", ".join(_patient_name(p) for p in others)
             raise BagWrongPlace(f"bag is for {_patient_name(patient)} in {_zone_label(patient.bed)}; "
                                 f"this is {here} ({names})")

@@ -54,12 +54,15 @@ class PatientQuerySerializer(serializers.Serializer[Any]):
 # --- outputs --------------------------------------------------------------------------------------------
 
 
-class BagPatientSerializer(serializers.Serializer[Any]):
+class _PatientNameSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     mrn = serializers.CharField()
     name = serializers.CharField()
     family_name = serializers.CharField()
     given_name = serializers.CharField()
+
+
+class BagPatientSerializer(_PatientNameSerializer):
     bed_id = serializers.IntegerField(allow_null=True)
     bed_name = serializers.CharField()
 
@@ -128,12 +131,7 @@ class BoardRoomSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
 
 
-class BoardPatientSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    mrn = serializers.CharField()
-    name = serializers.CharField()
-    family_name = serializers.CharField()
-    given_name = serializers.CharField()
+class BoardPatientSerializer(_PatientNameSerializer):
     birth_date = serializers.DateField(allow_null=True)
     sex = serializers.CharField()
     admitted_at = serializers.DateTimeField(allow_null=True)
