@@ -29,25 +29,40 @@ _KEEP_EQUIPMENT = ("tracking.*_tag", "tracking.*_trackedobject", "tracking.*_ass
 # the ward's infusions: patients and bags (see, start/pause/stop), the ADT log is the administrator's
 _NURSE_INFUSION = ("infusion.view_patient", "infusion.view_infusionbag", "infusion.change_infusionbag",
                    "infusion.view_bagevent")
+# infant protection on the maternity ward: see the protected infants, their mothers and tags, enrol a newly
+# strapped infant, check a mother-infant pairing, call a Code Pink (anyone may; security resolves it)
+_NURSE_INFANTS = ("security.view_infant", "security.add_infant", "security.view_mother", "security.add_mother",
+                  "security.view_tagstate", "security.view_matchcheck", "security.add_matchcheck",
+                  "security.view_escortpass", "security.view_doorcontroller", "security.view_codepink",
+                  "security.start_codepink")
+# the charge nurse also signs infants out (with a second user) and escorts them off the ward
+_CHARGE_INFANTS = (*_NURSE_INFANTS, "security.change_infant", "security.discharge_infant", "security.add_escortpass",
+                   "security.change_escortpass")
+# security officers: everything in security/ (doors, Code Pink, the access log), but not deleting its records
+_SECURITY_ALL = ("security.view_*", "security.add_*", "security.change_*", "security.discharge_infant",
+                 "security.start_codepink")
 # alerts addressed to the role's audience: see them, acknowledge and resolve them (change_alert)
 _ANSWER_ALERTS = ("alerts.view_alert", "alerts.change_alert", "alerts.view_alertevent")
 
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # the floor map's marker details show the last hour's trail: the nurse's "where has this pump been?"
-    NURSE: _SEE_FLOORS + _SEE_TRACKING + ("tracking.view_locationhistory",) + _NURSE_INFUSION + _ANSWER_ALERTS,
+    NURSE: _SEE_FLOORS + _SEE_TRACKING + ("tracking.view_locationhistory",) + _NURSE_INFUSION + _ANSWER_ALERTS
+    + _NURSE_INFANTS,
     CHARGE_NURSE: _SEE_FLOORS
     + _SEE_TRACKING
     + ("tracking.view_locationhistory", "infusion.change_patient", "infusion.add_patient")
     + _NURSE_INFUSION
-    + _ANSWER_ALERTS,
+    + _ANSWER_ALERTS
+    + _CHARGE_INFANTS,
     BIOMED: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_KEEP_EQUIPMENT, *_ANSWER_ALERTS),
-    SECURITY: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_ANSWER_ALERTS),
+    SECURITY: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_ANSWER_ALERTS, *_SECURITY_ALL),
     ADMINISTRATOR: (
         "floorplans.*",
         "readers.*",
         "tracking.*",
         "infusion.*",
         "alerts.*",
+        "security.*",
         "auth.*",
         "authtoken.*",
         "accounts.*",

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "tracking",
     "infusion",
     "alerts",
+    "security",
     # last: its post_migrate hook gives role groups the permissions the apps above created
     "accounts",
 ]

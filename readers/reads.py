@@ -23,6 +23,8 @@ class TagStatus:
     tamper: bool | None = None  # strap cut / case opened
     button: bool | None = None  # button pressed
     moving: bool | None = None
+    strap_loose: bool | None = None  # a band tag whose strap is closed but not snug (skin sensor lost)
+    battery_mv: int | None = None  # cell voltage where the tag reports it
 
 
 class _TagReadFields(NamedTuple):

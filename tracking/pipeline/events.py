@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import numpy as np
+
 from readers.reads import TagStatus
 
 logger = logging.getLogger(__name__)
@@ -68,8 +70,8 @@ class TagSilent:
 
 @dataclass(frozen=True, slots=True)
 class TagStatusChanged:
-    """The tag reported a different tamper / button / low-battery state than before (or, the first time
-    it is heard by this worker, a tamper or button alarm)."""
+    """The tag reported a different tamper / button / low-battery / loose-strap state than before (or, the
+    first time this worker hears it, an alarm or any strap state: a band tag's "strap closed" is news)."""
 
     tag_pk: int
     tag_id: str
@@ -78,8 +80,28 @@ class TagStatusChanged:
     at: datetime
 
 
-DomainEvent = ZoneEntered | ZoneExited | PortalCrossed | TagSilent | TagStatusChanged
-E = TypeVar("E", ZoneEntered, ZoneExited, PortalCrossed, TagSilent, TagStatusChanged)
+@dataclass(frozen=True, slots=True, eq=False)
+class FixesLocated:
+    """Every fix of one floor in one window, as arrays (row i is one tag). Published only while someone
+    subscribes (`wanted`): a workflow that must react to a position at once, not after a zone's dwell
+    (infant exits), filters the rows of its own tags, e.g. `np.isin(event.tag_pk, watched)`.
+    zone_pk -1: in no zone; seen_at_s: unix time of the estimate."""
+
+    floor_id: int
+    tag_pk: np.ndarray
+    tag_id: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    accuracy_m: np.ndarray
+    zone_pk: np.ndarray
+    seen_at_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tag_pk)
+
+
+DomainEvent = ZoneEntered | ZoneExited | PortalCrossed | TagSilent | TagStatusChanged | FixesLocated
+E = TypeVar("E", ZoneEntered, ZoneExited, PortalCrossed, TagSilent, TagStatusChanged, FixesLocated)
 Handler = Callable[[Any], None]
 
 _handlers: dict[type, list[Handler]] = {}
@@ -93,6 +115,12 @@ def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
         handlers = _handlers.setdefault(event_type, [])
         if handler not in handlers:
             handlers.append(handler)
+
+
+def wanted(event_type: type) -> bool:
+    """Whether any handler subscribes to event_type (so a costly event is built only when heard)."""
+    with _lock:
+        return bool(_handlers.get(event_type))
 
 
 def unsubscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
@@ -138,11 +166,14 @@ class StatusWatch:
         previous = self.last.get(tag_id)
         merged = status if previous is None else TagStatus(
             battery_pct=_pick(status.battery_pct, previous.battery_pct), tamper=_pick(status.tamper, previous.tamper),
-            button=_pick(status.button, previous.button), moving=_pick(status.moving, previous.moving))
+            button=_pick(status.button, previous.button), moving=_pick(status.moving, previous.moving),
+            strap_loose=_pick(status.strap_loose, previous.strap_loose),
+            battery_mv=_pick(status.battery_mv, previous.battery_mv))
         self.last[tag_id] = merged
         if previous is None:
-            alarm = bool(merged.tamper) or bool(merged.button) or _low(merged)
-            return TagStatusChanged(tag_pk, tag_id, merged, None, at) if alarm else None
+            # an alarm, or a band tag's first word on its strap (closed: the prompt to enrol the wearer)
+            said = bool(merged.tamper) or bool(merged.button) or _low(merged) or merged.tamper is not None
+            return TagStatusChanged(tag_pk, tag_id, merged, None, at) if said else None
         if _flags(merged) == _flags(previous):
             return None
         return TagStatusChanged(tag_pk, tag_id, merged, previous, at)
@@ -152,8 +183,8 @@ def _pick(value: Any, previous: Any) -> Any:
     return previous if value is None else value
 
 
-def _flags(status: TagStatus) -> tuple[bool, bool, bool]:
-    return bool(status.tamper), bool(status.button), _low(status)
+def _flags(status: TagStatus) -> tuple[bool, bool, bool, bool]:
+    return bool(status.tamper), bool(status.button), _low(status), bool(status.strap_loose)
 
 
 def _low(status: TagStatus) -> bool:

@@ -12,7 +12,15 @@ import numpy as np
 
 from tracking.localization._arrays import Bool, Int
 from tracking.pipeline.engine import FloorFixes, FloorStep
-from tracking.pipeline.events import DomainEvent, PortalCrossed, TagSilent, ZoneEntered, ZoneExited
+from tracking.pipeline.events import (
+    DomainEvent,
+    FixesLocated,
+    PortalCrossed,
+    TagSilent,
+    ZoneEntered,
+    ZoneExited,
+    wanted,
+)
 from tracking.pipeline.frames import floor_group, positions_text
 from tracking.pipeline.layout import TagInfo
 from tracking.pipeline.windows import lookup
@@ -45,6 +53,7 @@ def window_output(steps: list[FloorStep], *, tags: Mapping[str, TagInfo], pk_of:
     fixes, moves, crossings = [], [], []
     out = WindowOutput(FixBatch.empty(), ZoneEvents.empty(), Crossings.empty())
     shown: dict[int, tuple[list[FloorFixes], list[str]]] = {}
+    fixes_wanted = wanted(FixesLocated)
     for step in steps:
         fix_pk = lookup(step.fixes.tag_id, pk_of)
         known = fix_pk >= 0
@@ -58,6 +67,10 @@ def window_output(steps: list[FloorStep], *, tags: Mapping[str, TagInfo], pk_of:
         crossings.append(Crossings(tag_pk=cross_pk[c], door_id=step.crossings.door_pk[c],
                                    inward=step.crossings.inward[c], at_s=step.crossings.at_s[c]))
         out.events += _events(step, pk_of)
+        if fixes_wanted and known.any():
+            f = step.fixes
+            out.events.append(FixesLocated(step.floor_id, fix_pk[known], f.tag_id[known], f.x_m[known], f.y_m[known],
+                                           f.accuracy_m[known], f.zone_pk[known], f.seen_at_s[known]))
         if len(step.fixes) or len(step.left):
             floor_fixes, left = shown.setdefault(step.floor_id, ([], []))
             floor_fixes.append(_take(step.fixes, known))

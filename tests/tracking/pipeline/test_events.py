@@ -41,9 +41,12 @@ def test_it_runs_every_handler_when_one_of_them_fails() -> None:
 
 
 @pytest.mark.parametrize(("statuses", "told"), [
-    ([TagStatus(battery_pct=80, tamper=False)], [False]),  # first sighting, all well: nothing to tell
+    ([TagStatus(battery_pct=80)], [False]),  # first sighting, all well, no strap: nothing to tell
+    ([TagStatus(battery_pct=80, tamper=False)], [True]),  # first word of a band's strap (closed): enrol prompt
     ([TagStatus(tamper=True)], [True]),  # first sighting with an alarm: told
-    ([TagStatus(tamper=False), TagStatus(tamper=True), TagStatus(tamper=True)], [False, True, False]),
+    ([TagStatus(tamper=False), TagStatus(tamper=True), TagStatus(tamper=True)], [True, True, False]),
+    ([TagStatus(tamper=False), TagStatus(strap_loose=True), TagStatus(tamper=False)], [True, True, False]),
+    ([TagStatus(tamper=False, strap_loose=True), TagStatus(strap_loose=False, battery_mv=2900)], [True, True]),
     ([TagStatus(tamper=True), TagStatus(battery_pct=50)], [True, False]),  # tamper not said again: still tampered
     ([TagStatus(battery_pct=50), TagStatus(battery_pct=45), TagStatus(battery_pct=15)], [False, False, True]),
     ([TagStatus(button=False), TagStatus(button=True), TagStatus(button=False)], [False, True, True]),

@@ -20,7 +20,7 @@ from django.db import connection
 from floorplans.models import Door, Floor, Zone
 from readers.reads import TagRead, Tech
 from tests.tracking.store.batches import history_drop_all
-from tracking.models import Asset, CurrentLocation, LocationHistory, Method, PortalCrossing, ZonePresence
+from tracking.models import Asset, CurrentLocation, LocationHistory, Method, PortalCrossing, Tag, ZonePresence
 from tracking.pipeline import events
 from tracking.pipeline.bus import InProcessBus
 from tracking.pipeline.commit import StoreCommitter
@@ -225,3 +225,29 @@ def test_it_carries_the_zone_of_each_tag_over_a_restart(ward: Floor) -> None:
     assert [code for code, _, _ in stays] == ["ST-1", "3N-C"]  # one stay each, the second still open
     assert [entered.timestamp() for _, entered, _ in stays] == pytest.approx([t0, t0 + 5])
     assert stays[0][2] is not None and stays[0][2].timestamp() == pytest.approx(t0 + 5) and stays[1][2] is None
+
+
+def test_it_hands_every_fix_of_a_window_to_fix_subscribers_only_while_someone_listens(
+    ward: Floor, pipeline: tuple[PipelineWorker, InProcessBus],
+) -> None:
+    worker, bus = pipeline
+    t0 = time.time() - 1.0
+    window(worker, bus, [TagRead(PUMP, "BLE-101", Tech.BLE, at(t0), rssi_dbm=-62.0)])  # nobody listens: nothing
+    got: list[events.FixesLocated] = []
+    events.subscribe(events.FixesLocated, got.append)
+    try:
+        assert events.wanted(events.FixesLocated)
+        window(worker, bus, [TagRead(PUMP, "BLE-101", Tech.BLE, at(t0 + 0.3), rssi_dbm=-61.0),
+                             TagRead(BAND, "RFID-X1", Tech.RFID, at(t0 + 0.3), rssi_dbm=-50.0, antenna=1),
+                             TagRead("NOT-IN-DIRECTORY", "BLE-101", Tech.BLE, at(t0 + 0.3), rssi_dbm=-60.0)])
+    finally:
+        events.unsubscribe(events.FixesLocated, got.append)
+    assert not events.wanted(events.FixesLocated)
+    assert len(got) == 1 and got[0].floor_id == ward.pk
+    fixes = got[0]
+    pks = dict(Tag.objects.filter(tag_id__in=[PUMP, BAND]).values_list("tag_id", "pk"))
+    assert sorted(fixes.tag_id.tolist()) == sorted([PUMP, BAND])  # the unknown tag is not handed on
+    row = fixes.tag_id.tolist().index(PUMP)
+    assert fixes.tag_pk[row] == pks[PUMP] and fixes.zone_pk[row] == zone(ward, "3N-101")
+    assert (fixes.x_m[row], fixes.y_m[row]) == pytest.approx((2.5, 13.5))
+    assert t0 < fixes.seen_at_s[row] <= t0 + 0.3 + 1e-3 and len(fixes) == 2  # the estimate's time, in this window
