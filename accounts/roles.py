@@ -24,7 +24,11 @@ _SEE_TRACKING = ("tracking.view_tag", "tracking.view_trackedobject", "tracking.v
 # where things have been: trails and door crossings (people's movements, so not every role)
 _SEE_PAST = ("tracking.view_locationhistory", "tracking.view_portalcrossing")
 # equipment records biomed keeps; never tracking.* (that would let it edit FloorAccess, its own scope)
-_KEEP_EQUIPMENT = ("tracking.*_tag", "tracking.*_trackedobject", "tracking.*_asset")
+_KEEP_EQUIPMENT = ("tracking.*_tag", "tracking.*_trackedobject", "tracking.*_asset", "tracking.*_assetstatuschange",
+                   "tracking.*_statusrule", "tracking.*_parlevel", "tracking.*_forbiddenzone", "tracking.*_audit",
+                   "tracking.*_audititem", "tracking.*_assetverification")
+# nurses see their ward's PAR levels (how many pumps the store should hold) and the equipment's status history
+_SEE_EQUIPMENT = ("tracking.view_parlevel", "tracking.view_assetstatuschange")
 
 # the ward's infusions: patients and bags (see, start/pause/stop), the ADT log is the administrator's
 _NURSE_INFUSION = ("infusion.view_patient", "infusion.view_infusionbag", "infusion.change_infusionbag",
@@ -47,13 +51,14 @@ _ANSWER_ALERTS = ("alerts.view_alert", "alerts.change_alert", "alerts.view_alert
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     # the floor map's marker details show the last hour's trail: the nurse's "where has this pump been?"
     NURSE: _SEE_FLOORS + _SEE_TRACKING + ("tracking.view_locationhistory",) + _NURSE_INFUSION + _ANSWER_ALERTS
-    + _NURSE_INFANTS,
+    + _NURSE_INFANTS + _SEE_EQUIPMENT,
     CHARGE_NURSE: _SEE_FLOORS
     + _SEE_TRACKING
     + ("tracking.view_locationhistory", "infusion.change_patient", "infusion.add_patient")
     + _NURSE_INFUSION
     + _ANSWER_ALERTS
-    + _CHARGE_INFANTS,
+    + _CHARGE_INFANTS
+    + _SEE_EQUIPMENT,
     BIOMED: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_KEEP_EQUIPMENT, *_ANSWER_ALERTS),
     SECURITY: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_ANSWER_ALERTS, *_SECURITY_ALL),
     ADMINISTRATOR: (

@@ -87,6 +87,7 @@ class Asset(models.Model):
     )
     home_zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="home_assets")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.AVAILABLE)
+    status_changed_at = models.DateTimeField(null=True, blank=True, help_text="when status last changed")
     pm_due_on = models.DateField(null=True, blank=True, help_text="next preventive maintenance")
     pm_interval_days = models.PositiveIntegerField(null=True, blank=True)
     purchased_on = models.DateField(null=True, blank=True)
@@ -253,3 +254,170 @@ class FloorAccess(models.Model):
     def __str__(self) -> str:
         place = f"floor {self.floor_id}" if self.floor_id else f"building {self.building_id}"
         return f"{self.group_id} may watch {place}"
+
+
+class AssetStatusChange(models.Model):
+    """Every change of an asset's status, and what made it (the periods utilization is computed from)."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "set by a user"
+        RULE = "rule", "zone status rule"
+        IMPORT = "import", "CSV import"
+        AUDIT = "audit"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="status_changes")
+    at = models.DateTimeField()
+    from_status = models.CharField(max_length=16, choices=Asset.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Asset.Status.choices)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    rule = models.ForeignKey("StatusRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["asset", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}: {self.from_status or '-'} -> {self.to_status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class StatusRule(models.Model):
+    """Status from place: an asset that stays `after_s` in a zone of `zone_kind` (or in `zone`) takes
+    `status`, if its category matches (blank: any) and its status is one of `from_statuses` (empty: any
+    status but out for repair and retired, which only a person changes)."""
+
+    name = models.CharField(max_length=100)
+    zone_kind = models.CharField(max_length=32, choices=Zone.Kind.choices, blank=True)
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.CASCADE, related_name="status_rules")
+    category = models.CharField(max_length=32, choices=Asset.Category.choices, blank=True)
+    from_statuses = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Asset.Status.choices)
+    after_s = models.PositiveIntegerField(default=0, help_text="how long the asset must stay before it applies")
+    enabled = models.BooleanField(default=True)
+    priority = models.SmallIntegerField(default=0, help_text="higher wins where several rules match")
+
+    class Meta:
+        ordering = ["-priority", "name"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(zone_kind="") | models.Q(zone__isnull=False),
+                                   name="statusrule_zone_or_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ParLevel(models.Model):
+    """How many available assets of a category a zone should hold (target) and must not fall below (critical)."""
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="par_levels")
+    category = models.CharField(max_length=32, choices=Asset.Category.choices)
+    target_count = models.PositiveIntegerField()
+    critical_count = models.PositiveIntegerField()
+    ward = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             limit_choices_to={"kind": "ward"}, help_text="owning ward, told when below critical")
+
+    class Meta:
+        ordering = ["zone", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "category"], name="parlevel_unique_zone_category"),
+            models.CheckConstraint(condition=models.Q(critical_count__lte=models.F("target_count")),
+                                   name="parlevel_critical_le_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zone_id} {self.category}: {self.critical_count}/{self.target_count}"
+
+
+class ForbiddenZone(models.Model):
+    """Where assets must not go (anti-theft): a zone, or every zone of a kind (exit, loading dock...),
+    for one category or all (blank)."""
+
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    zone_kind = models.CharField(max_length=32, choices=Zone.Kind.choices, blank=True)
+    category = models.CharField(max_length=32, choices=Asset.Category.choices, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(zone_kind="") | models.Q(zone__isnull=False),
+                                   name="forbiddenzone_zone_or_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"forbidden: {self.zone_id or self.zone_kind} for {self.category or 'all'}"
+
+
+class Audit(models.Model):
+    """An asset audit of a department or a set of zones: hands-free (from what the RTLS saw) or a handheld
+    sweep (reads of a mobile RFID reader or an uploaded reads file while the session runs)."""
+
+    class Kind(models.TextChoices):
+        HANDS_FREE = "hands_free", "hands-free"
+        HANDHELD = "handheld", "handheld sweep"
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        CANCELLED = "cancelled"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    department = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   limit_choices_to={"kind": "ward"})
+    zones = models.ManyToManyField(Zone, blank=True, related_name="+")
+    seen_within_h = models.PositiveIntegerField(default=24, help_text="found = seen in place within this")
+    missing_after_days = models.PositiveIntegerField(default=3, help_text="missing = seen nowhere for this")
+    reader = models.CharField(max_length=100, blank=True, help_text="handheld: the mobile reader's code")
+    started_by = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} audit {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AuditItem(models.Model):
+    class Result(models.TextChoices):
+        FOUND = "found"
+        MISPLACED = "misplaced", "misplaced (seen elsewhere)"
+        MISSING = "missing"
+        NOT_SEEN = "not_seen", "not seen here lately"
+        UNEXPECTED = "unexpected", "found here, belongs elsewhere"
+
+    audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="audit_items")
+    result = models.CharField(max_length=16, choices=Result.choices)
+    seen_zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    seen_at = models.DateTimeField(null=True, blank=True)
+    pm_due = models.BooleanField(default=False)
+    pm_overdue = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["audit", "result", "asset"]
+        constraints = [models.UniqueConstraint(fields=["audit", "asset"], name="audititem_unique_asset")]
+
+
+class AssetVerification(models.Model):
+    """When an asset was last verified in place, and how (the asset's audit history)."""
+
+    class How(models.TextChoices):
+        HANDS_FREE = "hands_free", "hands-free audit"
+        HANDHELD = "handheld", "handheld sweep"
+        MANUAL = "manual", "checked by a person"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="verifications")
+    at = models.DateTimeField()
+    how = models.CharField(max_length=16, choices=How.choices)
+    audit = models.ForeignKey(Audit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    zone = models.ForeignKey(Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["asset", "-at"])]

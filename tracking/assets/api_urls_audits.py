@@ -1,0 +1,7 @@
+"""Asset REST API (audits), under /api/assets/."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,7 @@
+"""Asset pages (audits)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

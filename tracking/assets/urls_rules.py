@@ -1,0 +1,7 @@
+"""Asset pages (rules)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
