@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from readers.drops import DropReason
+from readers.reads import TagStatus
 
 AD_FLAGS = 0x01
 AD_NAME_SHORT = 0x08
@@ -34,6 +35,22 @@ AD_MANUFACTURER = 0xFF
 IBEACON_PREFIX = b"\x4c\x00\x02\x15"  # Apple company id 0x004C (little-endian), type 0x02, length 0x15
 EDDYSTONE_UUID = 0xFEAA
 MINEW_UUID = 0xFFE1  # Minew "info" frame: A1 08 <battery %> <MAC, little-endian> <name>
+
+# Band frame (docs/tags.md): manufacturer data `FF FF | B1 | version | flags | battery mV (LE) | seq (LE)`.
+# 0xFFFF is the Bluetooth SIG's company id for tests before an id is assigned (never in shipped products):
+# a product would put its own assigned id here. The frame-type byte B1 keeps other test frames apart.
+BAND_COMPANY_ID = 0xFFFF
+BAND_FRAME_TYPE = 0xB1
+BAND_PREFIX = struct.pack("<HB", BAND_COMPANY_ID, BAND_FRAME_TYPE)
+BAND_VERSION = 1  # later versions keep these fields and may only append: a decoder reads any version >= 1
+BAND_FRAME_LEN = 9  # bytes of manufacturer data in version 1, company id included
+BAND_STRAP_CUT = 0x01  # strap cut or case opened (tamper)
+BAND_STRAP_LOOSE = 0x02  # strap closed but not snug: the skin sensor lost contact
+BAND_BUTTON = 0x04  # button pressed since the last heartbeat (mother tags: the match-check button)
+BAND_LOW_BATTERY = 0x08  # the tag's own low-battery verdict (it sets it below BAND_LOW_BATTERY_MV)
+BAND_MOVING = 0x10  # the accelerometer senses motion (tags without one leave it 0)
+BAND_LOW_BATTERY_MV = 2700  # where a band tag raises its low-battery flag (20 % on the coin-cell curve)
+BAND_LOW_FLAG_PCT = 10  # battery % read from a low-battery flag when the tag gives no voltage
 
 _URL_SCHEMES = ("http://www.", "https://www.", "http://", "https://")
 _URL_CODES = (
@@ -112,8 +129,43 @@ class Advert:
     eddystone_url: str | None = None
     eddystone_eid: str | None = None
     tlm: Tlm | None = None
-    battery_pct: int | None = None  # Minew info frame, or estimated from TLM battery voltage
+    battery_pct: int | None = None  # Minew info frame, or estimated from TLM / band battery voltage
+    band: BandFrame | None = None  # an infant/mother band's status frame
+    status: TagStatus | None = None  # what the advertisement says about the tag, ready for TagRead.status
     beacon_ids: dict[str, Any] = field(default_factory=dict)  # the keys documented above, for TagRead.raw
+
+
+@dataclass(frozen=True, slots=True)
+class BandFrame:
+    """A band tag's status frame (docs/tags.md), as sent in BLE manufacturer data or a UWB blink's JSON.
+
+    flags: the BAND_* bits; battery_mv: cell voltage, 0 = not measured; seq: heartbeat counter (16 bits,
+    rolling: it steps once per frame the tag sends, so a gap in it is a missed heartbeat)."""
+
+    flags: int
+    battery_mv: int
+    seq: int
+    version: int = BAND_VERSION
+
+    @property
+    def status(self) -> TagStatus:
+        flags, battery_mv = self.flags, self.battery_mv
+        if battery_mv:
+            battery_pct: int | None = battery_pct_from_mv(battery_mv)
+        else:
+            battery_pct = BAND_LOW_FLAG_PCT if flags & BAND_LOW_BATTERY else None
+        return TagStatus(
+            battery_pct=battery_pct,
+            tamper=bool(flags & BAND_STRAP_CUT),
+            button=bool(flags & BAND_BUTTON),
+            moving=bool(flags & BAND_MOVING),
+            strap_loose=bool(flags & BAND_STRAP_LOOSE),
+            battery_mv=battery_mv or None,
+        )
+
+    def manufacturer_data(self) -> bytes:
+        """The AD type 0xFF value: company id, frame type, version, flags, battery mV, seq."""
+        return BAND_PREFIX + struct.pack("<BBHH", self.version, self.flags, self.battery_mv, self.seq)
 
 
 def norm_mac(value: object) -> str | None:
@@ -179,6 +231,8 @@ def decode_adv(data: bytes) -> Advert:
             fields["tx_power_dbm"] = _int8(value[0])
         elif ad_type == AD_MANUFACTURER and value.startswith(IBEACON_PREFIX):
             fields["ibeacon"] = _ibeacon(value)
+        elif ad_type == AD_MANUFACTURER and value[:3] == BAND_PREFIX:
+            fields["band"] = decode_band(value)
         elif ad_type == AD_SERVICE_DATA_16 and len(value) >= 2:
             _service_data(value, fields)
     return _advert(fields)
@@ -196,7 +250,27 @@ def _advert(fields: dict[str, Any]) -> Advert:
         ids["tlm"] = tlm.as_dict()
         if "battery_pct" not in fields and tlm.battery_mv is not None:
             fields["battery_pct"] = battery_pct_from_mv(tlm.battery_mv)
-    return Advert(**fields, beacon_ids=ids)
+    band = fields.get("band")
+    if band is not None:  # the band's own word on its battery wins over any other frame's
+        ids["band_seq"] = band.seq
+        status = band.status
+        fields["battery_pct"] = status.battery_pct
+    elif fields.get("battery_pct") is not None:
+        status = TagStatus(battery_pct=fields["battery_pct"])
+    else:
+        status = None
+    return Advert(**fields, status=status, beacon_ids=ids)
+
+
+def decode_band(value: bytes) -> BandFrame:
+    """Band manufacturer data (starting with BAND_PREFIX) -> BandFrame. Raises AdvError if cut short or
+    of version 0; bytes a later version appends are skipped."""
+    if len(value) < BAND_FRAME_LEN:
+        raise AdvError(DropReason.TRUNCATED, f"band frame has {len(value)} of {BAND_FRAME_LEN} bytes")
+    version, flags, battery_mv, seq = struct.unpack_from("<BBHH", value, 3)
+    if version == 0:
+        raise AdvError(DropReason.GARBLED, "band frame version 0")
+    return BandFrame(flags=flags, battery_mv=battery_mv, seq=seq, version=version)
 
 
 def _int8(byte: int) -> int:
@@ -281,6 +355,11 @@ def minew_info_adv(mac: str, battery_pct: int | None, name: str = "PLUS001") -> 
         + _ad(0x03, struct.pack("<H", MINEW_UUID))
         + _ad(AD_SERVICE_DATA_16, body + mac_le + name.encode())
     )
+
+
+def band_adv(frame: BandFrame) -> bytes:
+    """A band tag's advertisement: flags, then its status frame as manufacturer data."""
+    return FLAGS_LE_GENERAL + _ad(AD_MANUFACTURER, frame.manufacturer_data())
 
 
 def eddystone_tlm_adv(battery_mv: int, temperature_c: float, adv_count: int, uptime_s: float) -> bytes:

@@ -9,7 +9,8 @@ The gateway is the `Gateway` record's `mac`, else the first topic level that is 
 Each device record becomes one read at its own `timestamp`; a bad record costs itself only.
 `battery` is a percentage; frames that carry none (plain iBeacon) report 0, which we read as unknown
 (a tag with a truly empty battery does not advertise). `rawData` (hex advertisement, when the gateway is
-set to send it) is decoded for beacon ids and TLM/Minew battery.
+set to send it) is decoded for beacon ids, TLM/Minew battery and an infant/mother band's status frame
+(strap, button, battery: docs/tags.md).
 """
 
 from __future__ import annotations
@@ -93,11 +94,12 @@ def _read(record: Any, *, reader_id: str, now: datetime) -> TagRead:
     ibeacon = ibeacon_key(record.get("ibeaconUuid"), record.get("ibeaconMajor"), record.get("ibeaconMinor"))
     if ibeacon:
         raw["ibeacon"] = ibeacon
+    status = None if battery_pct is None else TagStatus(battery_pct=battery_pct)
     if record.get("rawData"):
         adv = advert(from_hex(record["rawData"], what="rawData"))
         raw.update(adv.beacon_ids)
-        battery_pct = battery_pct if battery_pct is not None else adv.battery_pct
-    status = None if battery_pct is None else TagStatus(battery_pct=battery_pct)
+        if status is None or adv.band is not None:  # a band frame's status wins over the gateway's battery
+            status = adv.status
     return ble_read(tag_id=tag_id, reader_id=reader_id, at=at, rssi=rssi, status=status, raw=raw)
 
 

@@ -225,7 +225,7 @@ def advert(data: bytes) -> Advert:
 
 
 def status_of(advert: Advert) -> TagStatus | None:
-    return None if advert.battery_pct is None else TagStatus(battery_pct=advert.battery_pct)
+    return advert.status  # built once per decoded frame (battery %, or a band's whole status)
 
 
 def ble_read(

@@ -5,7 +5,8 @@
 
 The gateway is the topic level before `BTtoMQTT` (its configured name, often its MAC). The tag is `id`
 (or `mac`, or the last topic level). Theengs decoder fields are read when present: `batt` (%), and
-`manufacturerdata` (hex, published with `publish_advdata`) or `uuid`/`major`/`minor` for iBeacons.
+`manufacturerdata` (hex, published with `publish_advdata`) or `uuid`/`major`/`minor` for iBeacons. An
+infant/mother band's manufacturer data carries its status (strap, button, battery: docs/tags.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from readers.adapters.base import register
-from readers.adapters.ble_adv import AD_MANUFACTURER, ibeacon_key
+from readers.adapters.ble_adv import AD_MANUFACTURER, Advert, ibeacon_key
 from readers.adapters.ble_mqtt import (
     BleMqttAdapter,
     Drop,
@@ -67,19 +68,27 @@ def _read(message: Any, *, topic_mac: str | None, reader_id: str, now: datetime)
         raise Drop(DropReason.WRONG_TYPE, f"message is {type(message).__name__}, not an object")
     tag_id = tag_mac(message.get("id") or message.get("mac") or topic_mac)
     rssi = rssi_dbm(message.get("rssi"))
-    raw: dict[str, Any] = {"payload": message, **_beacon_ids(message)}
+    raw: dict[str, Any] = {"payload": message}
     battery = as_float(message.get("batt"))
     status = TagStatus(battery_pct=round(battery)) if battery is not None and 0 <= battery <= 100 else None
+    adv = _manufacturer_advert(message)
+    if adv is not None:
+        raw.update(adv.beacon_ids)
+        if adv.band is not None:  # an infant/mother band's status frame: strap, button, battery
+            status = adv.status
+    else:
+        ibeacon = ibeacon_key(message.get("uuid"), message.get("major"), message.get("minor"))
+        if ibeacon:
+            raw["ibeacon"] = ibeacon
     return ble_read(tag_id=tag_id, reader_id=reader_id, at=now, rssi=rssi, status=status, raw=raw)
 
 
-def _beacon_ids(message: dict[str, Any]) -> dict[str, Any]:
+def _manufacturer_advert(message: dict[str, Any]) -> Advert | None:
     data = message.get("manufacturerdata")
     if isinstance(data, str) and data:
         value = from_hex(data, what="manufacturerdata")[:254]
-        return advert(bytes((len(value) + 1, AD_MANUFACTURER)) + value).beacon_ids
-    ibeacon = ibeacon_key(message.get("uuid"), message.get("major"), message.get("minor"))
-    return {"ibeacon": ibeacon} if ibeacon else {}
+        return advert(bytes((len(value) + 1, AD_MANUFACTURER)) + value)
+    return None
 
 
 @register

@@ -4,7 +4,10 @@ Three payload shapes, each a pure parser pinned by tests/fixtures/uwb/*.json:
 * ranges (ours, and what UwbMqttEmulator publishes):
   `{"tag": "1A2B", "ranges": [{"anchor": "0CA8", "range_m": 3.21, "ts": "2024-05-01T10:00:00.120Z"}]}`
   -> one TagRead per range, `reader_id` = our Reader.code for the anchor. `ts` is optional (ISO 8601;
-  a naive one is taken as UTC; or unix seconds); without it the read is stamped on arrival.
+  a naive one is taken as UTC; or unix seconds); without it the read is stamped on arrival. A band tag's
+  blink adds `"status": {"flags": 5, "battery_mv": 2950, "seq": 42}` (the band frame's bits, docs/tags.md;
+  `battery_mv` and `seq` optional): every read of that message carries it as TagRead.status. A bad status
+  is dropped (counted) on its own; the ranges stay.
 * Qorvo/Decawave DWM1001 gateway, topic `dwm/node/<node id>/uplink/location`:
   `{"position": {"x": 1.2, "y": 3.4, "z": 0.9, "quality": 93}, "superFrameNumber": 79}` (PANS PRO adds
   `"timestamp": "<unix µs>"`). The tag id is the topic's node id.
@@ -32,9 +35,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from readers.adapters.base import ReaderAdapter, ReaderError, ReaderSettings, register
+from readers.adapters.ble_adv import BandFrame
 from readers.adapters.uwb_dwm1001 import anchor_code, anchors_option, range_ok
 from readers.drops import DropCounter, DropReason, time_ok
-from readers.reads import TagRead, Tech, utc_now
+from readers.reads import TagRead, TagStatus, Tech, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -78,16 +82,39 @@ def parse_ranges(
     if not isinstance(tag, str) or not tag.strip() or not isinstance(ranges, list):
         drops.drop(DropReason.MISSING_FIELD, reader_id=reader_id, detail=f"tag/ranges: {str(doc)[:120]}")
         return []
+    status = None
+    if "status" in doc:
+        try:
+            status = band_status(doc["status"])
+        except _Drop as drop:
+            drops.drop(drop.reason, reader_id=reader_id, detail=f"tag {tag}: status {drop}")
     reads: list[TagRead] = []
     for item in ranges:
         try:
-            reads.append(_range_read(item, tag.strip().upper(), anchors=anchors, now=now))
+            reads.append(_range_read(item, tag.strip().upper(), anchors=anchors, now=now, status=status))
         except _Drop as drop:
             drops.drop(drop.reason, reader_id=reader_id, detail=f"tag {tag}: {drop}")
     return reads
 
 
-def _range_read(item: Any, tag_id: str, *, anchors: Mapping[str, str], now: datetime) -> TagRead:
+def band_status(value: Any) -> TagStatus:
+    """`{"flags": 0-255, "battery_mv"?: 0-65535, "seq"?: 0-65535}` -> TagStatus, by the band frame's rules."""
+    if not isinstance(value, dict):
+        raise _Drop(DropReason.WRONG_TYPE, f"{str(value)[:60]!r} is not an object")
+    if "flags" not in value:
+        raise _Drop(DropReason.MISSING_FIELD, "no flags")
+    flags, battery_mv, seq = (value.get(key, 0) for key in ("flags", "battery_mv", "seq"))
+    for name, number, top in (("flags", flags, 0xFF), ("battery_mv", battery_mv, 0xFFFF), ("seq", seq, 0xFFFF)):
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise _Drop(DropReason.WRONG_TYPE, f"{name} {str(number)[:40]!r}")
+        if not 0 <= number <= top:
+            raise _Drop(DropReason.ABSURD_VALUE, f"{name} {number} outside 0..{top}")
+    return BandFrame(flags=flags, battery_mv=battery_mv, seq=seq).status
+
+
+def _range_read(
+    item: Any, tag_id: str, *, anchors: Mapping[str, str], now: datetime, status: TagStatus | None = None,
+) -> TagRead:
     if not isinstance(item, dict) or "anchor" not in item or "range_m" not in item:
         raise _Drop(DropReason.MISSING_FIELD, f"range {str(item)[:80]}")
     short_id, range_m = item["anchor"], item["range_m"]
@@ -99,7 +126,8 @@ def _range_read(item: Any, tag_id: str, *, anchors: Mapping[str, str], now: date
     if code is None:
         raise _Drop(DropReason.UNKNOWN_READER, f"anchor {short_id[:20]!r} not configured")
     seen_at = _timestamp(item["ts"], now=now) if "ts" in item else now
-    return TagRead(tag_id=tag_id, reader_id=code, tech=Tech.UWB, seen_at=seen_at, range_m=float(range_m), raw=item)
+    return TagRead(tag_id=tag_id, reader_id=code, tech=Tech.UWB, seen_at=seen_at, range_m=float(range_m),
+                   status=status, raw=item)
 
 
 def _timestamp(value: Any, *, now: datetime, naive_tz: tzinfo = UTC) -> datetime:

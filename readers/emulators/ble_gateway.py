@@ -2,7 +2,9 @@
 vendor format, so the real adapters parse what real gateways send.
 
 Raw-advertisement formats (Ingics, April Brother, Minew `rawData`, OMG `manufacturerdata`) carry an
-iBeacon frame when the sighting has iBeacon ids, else a Minew info frame (which carries battery %).
+iBeacon frame when the sighting has iBeacon ids, else a Minew info frame (which carries battery %). A band
+tag (`bands`, readers/emulators/band.py) advertises its status frame instead (docs/tags.md), in every format
+that carries raw advertising data; a shielded band is not heard at all.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,12 +21,14 @@ import msgpack  # type: ignore[import-untyped]
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from readers.adapters.ble_adv import ibeacon_adv, minew_info_adv
+from readers.adapters.ble_adv import band_adv, ibeacon_adv, minew_info_adv
+from readers.emulators.band import BandBook
 from readers.emulators.sightings import BleSighting, BleSource
 
 logger = logging.getLogger(__name__)
 
 Message = tuple[str, bytes]  # (topic, payload)
+Frames = Mapping[str, bytes]  # tag MAC -> the raw advertisement a band tag sends instead of the usual one
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,10 @@ def _colon_mac(mac: str) -> str:
     return ":".join(mac[i : i + 2] for i in range(0, 12, 2))
 
 
-def _adv(s: BleSighting) -> bytes:
+def _adv(s: BleSighting, frames: Frames) -> bytes:
+    frame = frames.get(s.tag_mac)
+    if frame is not None:
+        return frame
     if s.ibeacon is not None:
         uuid, major, minor = s.ibeacon
         return ibeacon_adv(uuid, major, minor, s.tx_power_dbm)
@@ -59,7 +66,7 @@ def _iso(t_s: float) -> str:
     return datetime.fromtimestamp(t_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _espresense(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+def _espresense(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float, frames: Frames) -> list[Message]:
     out: list[Message] = []
     for s in sightings:
         device_id = f"iBeacon:{s.ibeacon[0]}-{s.ibeacon[1]}-{s.ibeacon[2]}" if s.ibeacon else s.tag_mac.lower()
@@ -79,25 +86,25 @@ def _espresense(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float)
     return out
 
 
-def _omg(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+def _omg(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float, frames: Frames) -> list[Message]:
     out: list[Message] = []
     for s in sightings:
         body: dict[str, object] = {"id": _colon_mac(s.tag_mac), "rssi": round(s.rssi_dbm), "txpower": s.tx_power_dbm}
-        if s.ibeacon is not None:
-            body["manufacturerdata"] = _adv(s)[5:].hex()  # after flags (3 bytes) and the FF structure header
+        if s.ibeacon is not None or s.tag_mac in frames:
+            body["manufacturerdata"] = _adv(s, frames)[5:].hex()  # after flags (3 bytes) and the FF header
         if s.battery_pct is not None:
             body["batt"] = s.battery_pct
         out.append((f"{spec.topic or f'home/{spec.gateway_id}/BTtoMQTT'}/{s.tag_mac}", json.dumps(body).encode()))
     return out
 
 
-def _minew(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+def _minew(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float, frames: Frames) -> list[Message]:
     records: list[dict[str, object]] = [
         {"timestamp": _iso(t_s), "type": "Gateway", "mac": spec.gateway_id, "gatewayFree": 98, "gatewayLoad": 0.05}
     ]
     for s in sightings:
         record: dict[str, object] = {"timestamp": _iso(t_s), "mac": s.tag_mac, "bleName": "", "rssi": round(s.rssi_dbm)}
-        if s.ibeacon is not None:
+        if s.ibeacon is not None and s.tag_mac not in frames:
             record |= {
                 "type": "iBeacon",
                 "ibeaconUuid": s.ibeacon[0].replace("-", "").upper(),
@@ -107,21 +114,25 @@ def _minew(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> l
                 "battery": s.battery_pct or 0,
             }
         else:
-            record |= {"type": "Unknown", "rawData": _adv(s).hex().upper()}
+            record |= {"type": "Unknown", "rawData": _adv(s, frames).hex().upper()}
         records.append(record)
     return [(spec.topic, json.dumps(records).encode())]
 
 
-def _ingics(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+def _ingics(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float, frames: Frames) -> list[Message]:
     lines = [
-        f"$GPRP,{s.tag_mac},{spec.gateway_id},{round(s.rssi_dbm)},{_adv(s).hex().upper()},*{int(t_s)}"
+        f"$GPRP,{s.tag_mac},{spec.gateway_id},{round(s.rssi_dbm)},{_adv(s, frames).hex().upper()},*{int(t_s)}"
         for s in sightings
     ]
     return [(spec.topic, "\r\n".join(lines).encode("ascii"))]
 
 
-def _aprilbrother(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
-    devices = [bytes([3]) + bytes.fromhex(s.tag_mac) + bytes([round(s.rssi_dbm) % 256]) + _adv(s) for s in sightings]
+def _aprilbrother(
+    spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float, frames: Frames
+) -> list[Message]:
+    devices = [
+        bytes([3]) + bytes.fromhex(s.tag_mac) + bytes([round(s.rssi_dbm) % 256]) + _adv(s, frames) for s in sightings
+    ]
     body = {
         "v": "1.5.3",
         "mid": int(t_s) % 65536,
@@ -133,7 +144,7 @@ def _aprilbrother(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: floa
     return [(spec.topic, msgpack.packb(body))]
 
 
-def _kontakt(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
+def _kontakt(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float, frames: Frames) -> list[Message]:
     records = [
         {
             "trackingId": _colon_mac(s.tag_mac).lower(),
@@ -151,7 +162,7 @@ def _kontakt(spec: GatewaySpec, sightings: Sequence[BleSighting], t_s: float) ->
     return [(spec.topic, json.dumps(records).encode())]
 
 
-ENCODERS: dict[str, Callable[[GatewaySpec, Sequence[BleSighting], float], list[Message]]] = {
+ENCODERS: dict[str, Callable[[GatewaySpec, Sequence[BleSighting], float, Frames], list[Message]]] = {
     "ble_espresense": _espresense,
     "ble_omg": _omg,
     "ble_minew": _minew,
@@ -161,14 +172,29 @@ ENCODERS: dict[str, Callable[[GatewaySpec, Sequence[BleSighting], float], list[M
 }
 
 
-def gateway_messages(gateways: Sequence[GatewaySpec], sightings: Sequence[BleSighting], t_s: float) -> list[Message]:
-    """What every gateway publishes for these sightings at `t_s` (pure; gateways that see nothing stay quiet)."""
+def gateway_messages(
+    gateways: Sequence[GatewaySpec], sightings: Sequence[BleSighting], t_s: float, frames: Frames | None = None
+) -> list[Message]:
+    """What every gateway publishes for these sightings at `t_s` (pure; gateways that see nothing stay quiet).
+    frames: the raw advertisements of band tags (`band_frames`), sent instead of their usual frame."""
     out: list[Message] = []
     for spec in gateways:
         mine = [s for s in sightings if s.gateway_code == spec.code]
         if mine:
-            out += ENCODERS[spec.protocol](spec, mine, t_s)
+            out += ENCODERS[spec.protocol](spec, mine, t_s, frames or {})
     return out
+
+
+def band_sightings(
+    bands: BandBook | None, sightings: Sequence[BleSighting], t_s: float
+) -> tuple[list[BleSighting], dict[str, bytes]]:
+    """The sightings left once shielded bands are taken out, and each heard band's advertisement at t_s
+    (a fresh status frame when due: call this once per publish)."""
+    if bands is None:
+        return list(sightings), {}
+    heard = [s for s in sightings if not bands.shielded(s.tag_mac)]
+    macs = sorted({s.tag_mac for s in heard if s.tag_mac in bands})
+    return heard, {mac: band_adv(bands.current(mac, t_s)) for mac in macs}
 
 
 class BleGatewayEmulator:
@@ -182,12 +208,13 @@ class BleGatewayEmulator:
         host: str = "127.0.0.1",
         port: int = 1883,
         interval_s: float = 1.0,
+        bands: BandBook | None = None,
     ) -> None:
         unknown = sorted({g.protocol for g in gateways} - ENCODERS.keys())
         if unknown:
             raise ValueError(f"no emulator for {unknown}; known: {sorted(ENCODERS)}")
         self.gateways, self.source, self.interval_s = list(gateways), source, interval_s
-        self.host, self.port = host, port
+        self.host, self.port, self.bands = host, port, bands
         self.published = 0
         self._stopping = threading.Event()
         self._connected = threading.Event()
@@ -213,7 +240,8 @@ class BleGatewayEmulator:
     def _run(self) -> None:
         while not self._stopping.is_set():
             t_s = time.time()
-            for topic, payload in gateway_messages(self.gateways, self.source(t_s), t_s):
+            sightings, frames = band_sightings(self.bands, self.source(t_s), t_s)
+            for topic, payload in gateway_messages(self.gateways, sightings, t_s, frames):
                 self._client.publish(topic, payload)
                 self.published += 1
             self._stopping.wait(self.interval_s)

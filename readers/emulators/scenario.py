@@ -6,16 +6,18 @@ nursery and are carried between them; infusion bags stay where they hang, at the
 tag's home zone; beds are furniture, not walkable zones, so the tag gives the spot as home_xy). Routes go
 through doorways (FloorGraph), at walking speed. Deterministic for a seed (a tag that stays put draws from
 its own generator, so adding bags leaves everyone else's walk unchanged); thread-safe (every emulator asks
-for positions from its own thread).
+for positions from its own thread). Tests and the demo can take one tag along given points (`carry`).
 """
 
 from __future__ import annotations
 
 import threading
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from shapely.geometry import Point
 
 from readers.emulators.floorgraph import FloorGraph
 
@@ -66,6 +68,7 @@ class _Walker:
     dwell_until_s: float
     waypoints: list[tuple[float, float]] = field(default_factory=list)
     target: str = ""
+    carried: bool = False  # taken along given points by carry(): stays at the last one for good
 
 
 class Scenario:
@@ -150,9 +153,35 @@ class Scenario:
                 walker.xy = walker.xy + gap * (distance_m / length)
                 distance_m = 0.0
         if not walker.waypoints:
-            _, (d0, d1), _, _ = self._behaviour(walker.tag)
             walker.zone = walker.target
+            if walker.carried:
+                return  # left where it was carried, and draws nothing from the shared generator
+            _, (d0, d1), _, _ = self._behaviour(walker.tag)
             walker.dwell_until_s = self.now_s + float(self.rng.uniform(d0, d1))
+
+    def carry(self, tag_id: str, floor_code: str, waypoints_m: Sequence[tuple[float, float]],
+              speed_m_s: float) -> None:
+        """Take the tag from where it is along waypoints_m (floor metres, in order) at speed_m_s, from the
+        scenario's present moment on; it then stays at the last point (until carried again). A tag on another
+        floor is first put at the first point. The caller picks points that keep clear of walls
+        (FloorGraph.waypoints makes such a path). Raises ValueError for an unknown tag or floor."""
+        graph = self.graphs.get(floor_code)
+        if graph is None:
+            raise ValueError(f"no floor {floor_code!r} in the scenario; known: {', '.join(sorted(self.graphs))}")
+        if not waypoints_m or not speed_m_s > 0:
+            raise ValueError(f"carry {tag_id}: need at least one point and a speed > 0 (got {speed_m_s} m/s)")
+        points = [(float(x), float(y)) for x, y in waypoints_m]
+        with self._lock:
+            walker = next((w for w in self.walkers if w.tag.tag_id == tag_id), None)
+            if walker is None:
+                raise ValueError(f"no tag {tag_id!r} in the scenario")
+            if walker.tag.floor_code != floor_code:
+                walker.tag = replace(walker.tag, floor_code=floor_code)
+                walker.xy = np.array(points[0])
+                walker.zone = zone_at(graph, points[0]) or walker.zone
+            walker.waypoints, walker.speed_mps, walker.carried = points, float(speed_m_s), True
+            walker.target = zone_at(graph, points[-1]) or walker.zone
+            walker.dwell_until_s = float("inf")
 
     def positions(self, t_s: float) -> list[TagPosition]:
         """Where every tag is at t_s (advancing the scenario to it first)."""
@@ -162,3 +191,9 @@ class Scenario:
                 TagPosition(w.tag.tag_id, w.tag.tech, w.tag.floor_code, float(w.xy[0]), float(w.xy[1]), w.zone)
                 for w in self.walkers
             ]
+
+
+def zone_at(graph: FloorGraph, xy_m: tuple[float, float]) -> str | None:
+    """The walkable zone that holds the point (None: in none of them, e.g. on a doorway's line)."""
+    point = Point(xy_m)
+    return next((code for code, polygon in graph.zones.items() if polygon.covers(point)), None)

@@ -2,7 +2,9 @@
 ser2net would serve its UART), and JSON ranges published to a real MQTT broker.
 
 Both take a UwbSource (t_s -> ranges) from the movement scenario. The emulated lines carry no `POS` /
-`est[…]` estimate (a module with its location engine off prints exactly that).
+`est[…]` estimate (a module with its location engine off prints exactly that). The MQTT gateway also
+carries band tags' status (`bands`, readers/emulators/band.py): a blink adds `"status"` when the band's
+heartbeat or a change is due, and a shielded band is not heard at all.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Literal
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from readers.emulators.band import BandBook
 from readers.emulators.sightings import UwbRange, UwbSource
 
 logger = logging.getLogger(__name__)
@@ -139,13 +142,14 @@ class Dwm1001Emulator:
 
 
 class UwbMqttEmulator:
-    """Publishes `{"tag", "ranges": [{"anchor", "range_m", "ts"}]}` per tag to `<topic_prefix>/<tag>/ranges`."""
+    """Publishes `{"tag", "ranges": [{"anchor", "range_m", "ts"}]}` per tag to `<topic_prefix>/<tag>/ranges`,
+    with `"status": {"flags", "battery_mv", "seq"}` for a band tag whose status is due (`bands`)."""
 
     def __init__(
         self, source: UwbSource, *, host: str = "127.0.0.1", port: int = 1883, topic_prefix: str = "uwb",
-        interval_s: float = 0.1,
+        interval_s: float = 0.1, bands: BandBook | None = None,
     ) -> None:
-        self.source, self.host, self.port = source, host, port
+        self.source, self.host, self.port, self.bands = source, host, port, bands
         self.topic_prefix, self.interval_s = topic_prefix, interval_s
         self.published = 0
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"uwb-emulator-{id(self):x}")
@@ -168,15 +172,24 @@ class UwbMqttEmulator:
         self._client.loop_stop()
 
     def payloads(self, t_s: float) -> dict[str, bytes]:
-        """Topic -> JSON payload for every tag the source sees at t_s."""
+        """Topic -> JSON payload for every tag the source sees at t_s. A band's status goes out when due
+        (and counts as sent: call this once per publish)."""
         ts = datetime.fromtimestamp(t_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return {
-            f"{self.topic_prefix}/{tag}/ranges": json.dumps({
+        bands = self.bands
+        out: dict[str, bytes] = {}
+        for tag, ranges in by_tag(self.source(t_s)).items():
+            doc: dict[str, object] = {
                 "tag": tag,
                 "ranges": [{"anchor": r.anchor_short_id, "range_m": round(r.range_m, 3), "ts": ts} for r in ranges],
-            }).encode()
-            for tag, ranges in by_tag(self.source(t_s)).items()
-        }
+            }
+            if bands is not None and tag in bands:
+                if bands.shielded(tag):
+                    continue
+                if bands.due(tag, t_s):
+                    frame = bands.take(tag, t_s)
+                    doc["status"] = {"flags": frame.flags, "battery_mv": frame.battery_mv, "seq": frame.seq}
+            out[f"{self.topic_prefix}/{tag}/ranges"] = json.dumps(doc).encode()
+        return out
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval_s):

@@ -1,5 +1,6 @@
 """The demo's emulated hardware, built from floor documents and tags: one movement scenario, one radio
-model, and the emulators that speak each reader's real protocol. No Django (the command feeds it)."""
+model, and the emulators that speak each reader's real protocol. Infants and mothers wear band tags that
+tell their status (readers/emulators/band.py). No Django (the command feeds it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from readers.emulators.band import BandBook
 from readers.emulators.ble_gateway import BleGatewayEmulator, GatewaySpec
+from readers.emulators.control import Place, places_of
 from readers.emulators.floorgraph import FloorGraph
 from readers.emulators.llrp_reader import LlrpReaderEmulator
 from readers.emulators.radio import RadioWorld, receivers_of
@@ -20,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # ESPresense and OpenMQTTGateway gateways publish under their vendor's default prefix
 _DEFAULT_TOPIC_PROTOCOLS = frozenset({"ble_espresense", "ble_omg"})
+BAND_KINDS = frozenset({"infant", "mother"})  # who wears a band tag (strap, button, battery status)
 
 
 class Emulator(Protocol):
@@ -31,6 +35,8 @@ class EmulatedHospital:
     scenario: Scenario
     radio: RadioWorld
     emulators: list[Emulator] = field(default_factory=list)
+    bands: BandBook | None = None
+    places: dict[str, Place] = field(default_factory=dict)  # where `carry` can take a tag (control.py)
 
     def stop(self) -> None:
         for emulator in self.emulators:
@@ -50,9 +56,11 @@ def start_emulators(
     documents: list[dict[str, Any]], tags: list[ScenarioTag], *, seed: int, mqtt_host: str, mqtt_port: int
 ) -> EmulatedHospital:
     """Start an LLRP reader emulator per RFID reader (on its own address), one BLE gateway emulator for
-    every gateway, and one UWB gateway emulator; all driven by one scenario."""
+    every gateway, and one UWB gateway emulator; all driven by one scenario, with one band book for the
+    band tags (infants and mothers)."""
     scenario, radio = build_world(documents, tags, seed=seed)
-    hospital = EmulatedHospital(scenario, radio)
+    bands = BandBook([t.tag_id for t in tags if t.kind in BAND_KINDS], seed=seed)
+    hospital = EmulatedHospital(scenario, radio, bands=bands, places=places_of(documents, scenario.graphs))
     readers = [f["properties"] for doc in documents for f in doc["features"] if f["properties"]["feature"] == "reader"
                and f["properties"].get("enabled", True)]
     for props in (p for p in readers if p["kind"] == "llrp_reader" and p.get("address")):
@@ -70,12 +78,12 @@ def start_emulators(
                 for p in readers if p["kind"] == "ble_gateway"]
     if gateways:
         ble = BleGatewayEmulator(gateways, lambda t_s: radio.ble(scenario.positions(t_s), t_s),
-                                 host=mqtt_host, port=mqtt_port, interval_s=1.0)
+                                 host=mqtt_host, port=mqtt_port, interval_s=1.0, bands=bands)
         ble.start()
         hospital.emulators.append(ble)
     if any(p["kind"] == "uwb_anchor" for p in readers):
         uwb = UwbMqttEmulator(lambda t_s: radio.uwb(scenario.positions(t_s), t_s), host=mqtt_host, port=mqtt_port,
-                              topic_prefix="uwb", interval_s=0.2)
+                              topic_prefix="uwb", interval_s=0.2, bands=bands)
         uwb.start()
         hospital.emulators.append(uwb)
     return hospital
