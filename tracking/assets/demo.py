@@ -1,0 +1,38 @@
+"""Demo PAR levels for the demo hospital (load_demo calls assets_demo_load after the floors and equipment).
+
+Each ward's equipment store should hold some of its fleet (floorplans/demo/inventory.py gives every ward
+8 infusion pumps, 3 syringe pumps, 4 monitors, 4 wheelchairs...). Levels on zones missing from the database
+are skipped, so the loader also works on a partial demo. Running it again updates the levels in place.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from floorplans.models import Zone
+from tracking.assets.services_rules import parlevel_save
+from tracking.models import ParLevel
+
+# zone code, ward code, category, target, critical
+DEMO_PAR_LEVELS: Final[tuple[tuple[str, str, str, int, int], ...]] = (
+    ("4W-EQUIP", "4W", "infusion_pump", 6, 3),
+    ("4W-EQUIP", "4W", "syringe_pump", 2, 1),
+    ("4W-EQUIP", "4W", "wheelchair", 3, 1),
+    ("2E-EQUIP", "2E", "infusion_pump", 4, 2),
+    ("2E-EQUIP", "2E", "monitor", 2, 1),
+)
+
+
+def assets_demo_load() -> list[ParLevel]:
+    """Create or update the demo PAR levels; returns those on file now."""
+    codes = {code for zone, ward, *_ in DEMO_PAR_LEVELS for code in (zone, ward)}
+    zones = {z.code: z for z in Zone.objects.filter(code__in=codes)}
+    levels = []
+    for zone_code, ward_code, category, target, critical in DEMO_PAR_LEVELS:
+        zone = zones.get(zone_code)
+        if zone is None:
+            continue
+        existing = ParLevel.objects.filter(zone=zone, category=category).values_list("pk", flat=True).first()
+        levels.append(parlevel_save(par_id=existing, zone=zone, category=category, target_count=target,
+                                    critical_count=critical, ward=zones.get(ward_code)))
+    return levels
