@@ -195,6 +195,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ZoneKindEnum": "floorplans.models.Zone.Kind",
         "ReaderKindEnum": "readers.models.Reader.Kind",
+        "AssetStatusEnum": "tracking.models.Asset.Status",
+        "AssetCategoryEnum": "tracking.models.Asset.Category",
+        "TagTechEnum": "tracking.models.Tag.Tech",
     },
 }
 

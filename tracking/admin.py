@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable
+from typing import Any
 
-from tracking.models import Asset, FloorAccess, Tag, TrackedObject
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+
+from tracking.models import Asset, AssetStatusChange, AssetVerification, FloorAccess, Tag, TrackedObject
 
 
 @admin.register(Tag)
@@ -20,12 +25,121 @@ class TrackedObjectAdmin(admin.ModelAdmin[TrackedObject]):
     raw_id_fields = ["tag"]
 
 
+# ---- the asset registry (docs/assets.md): assets, their status history and verifications ----
+
+
+class AssetStatusChangeInline(admin.TabularInline[AssetStatusChange, Asset]):
+    """The status history, read only: written by tracking.assets.status.asset_status_set, never by hand."""
+
+    model = AssetStatusChange
+    extra = 0
+    can_delete = False
+    ordering = ["-at", "-pk"]
+    fields = readonly_fields = ("at", "from_status", "to_status", "source", "rule", "zone", "user")
+
+    def has_add_permission(self, request: HttpRequest, obj: Asset | None = None) -> bool:
+        return False
+
+
+class AssetVerificationInline(admin.TabularInline[AssetVerification, Asset]):
+    """When the asset was verified in place, read only: written by the audits."""
+
+    model = AssetVerification
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "how", "audit", "zone", "user")
+
+    def has_add_permission(self, request: HttpRequest, obj: Asset | None = None) -> bool:
+        return False
+
+
+def _status_action(status: str) -> Callable[[Any, HttpRequest, QuerySet[Asset]], None]:
+    """An admin action setting the selected assets' status through asset_status_set (a manual change)."""
+
+    label = Asset.Status(status).label
+
+    @admin.action(permissions=["change"], description=f"Set status: {label}")
+    def action(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Asset]) -> None:
+        from tracking.assets.status import asset_status_set  # lazy: the status module wires the PAR rules
+
+        changed = sum(
+            asset_status_set(asset_id=pk, status=status, source=AssetStatusChange.Source.MANUAL,
+                             user=request.user) is not None
+            for pk in queryset.order_by("pk").values_list("pk", flat=True)
+        )
+        modeladmin.message_user(request, f"{changed} asset{'s' if changed != 1 else ''} set to {label}.")
+
+    action.__name__ = f"set_status_{status}"
+    return action
+
+
+@admin.action(permissions=["view"], description="Export the selected assets as CSV")
+def assets_export_csv(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Asset]) -> StreamingHttpResponse:
+    from tracking.assets.registry import export_lines
+
+    response = StreamingHttpResponse(export_lines(assets=queryset, user=request.user),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="assets.csv"'
+    return response
+
+
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin[Asset]):
-    list_display = ["asset_number", "category", "make", "model", "department", "home_zone", "status", "pm_due_on"]
+    """Assets are registered here, on /assets/import/ or over the API. The status is read only: it changes
+    through the actions (and the pages and rules), so that every change is in the status history."""
+
+    list_display = ["asset_number", "category", "make", "model", "department", "home_zone", "status", "pm_due_on",
+                    "tracked_object"]
     list_filter = ["category", "status", "department"]
     search_fields = ["asset_number", "serial_number", "make", "model", "tracked_object__tag__tag_id"]
     raw_id_fields = ["tracked_object", "department", "home_zone"]
+    readonly_fields = ["status", "status_changed_at"]
+    list_select_related = ["department", "home_zone", "tracked_object"]
+    inlines = [AssetStatusChangeInline, AssetVerificationInline]
+    actions = [assets_export_csv, *(_status_action(status) for status in Asset.Status.values)]
+
+
+@admin.register(AssetStatusChange)
+class AssetStatusChangeAdmin(admin.ModelAdmin[AssetStatusChange]):
+    """Every status change of every asset, read only (utilization is computed from these)."""
+
+    list_display = ["at", "asset", "from_status", "to_status", "source", "rule", "zone", "user"]
+    list_filter = ["source", "to_status"]
+    search_fields = ["asset__asset_number"]
+    date_hierarchy = "at"
+    list_select_related = ["asset", "rule", "zone", "user"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AssetStatusChange | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AssetStatusChange | None = None) -> bool:
+        return False
+
+
+@admin.register(AssetVerification)
+class AssetVerificationAdmin(admin.ModelAdmin[AssetVerification]):
+    """When each asset was verified in place, and how, read only (written by the audits)."""
+
+    list_display = ["at", "asset", "how", "audit", "zone", "user"]
+    list_filter = ["how"]
+    search_fields = ["asset__asset_number"]
+    date_hierarchy = "at"
+    list_select_related = ["asset", "zone", "user"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AssetVerification | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AssetVerification | None = None) -> bool:
+        return False
+
+
+# ---- end of the asset registry ----
 
 
 @admin.register(FloorAccess)

@@ -93,8 +93,10 @@ def assets_nearest(
     rows = CurrentLocation.objects.filter(
         floor__building_id=zone.floor.building_id, tag__tracked_object__asset__category=category,
     ).exclude(tag__tracked_object__asset__status=Asset.Status.RETIRED)
-    if available:
-        rows = rows.filter(tag__tracked_object__asset__status=Asset.Status.AVAILABLE)
+    if available:  # status, tag and forbidden zones: the one meaning of "available" (tracking.assets.finding)
+        from tracking.assets.finding import available_q
+
+        rows = rows.filter(tag__tracked_object__asset__in=Asset.objects.filter(available_q()).values("pk"))
     nearest = (
         visible_only(rows, user=user)
         .annotate(floors_away=Abs(F("floor__level") - level), distance_m=KnnDistance("position", origin))
