@@ -195,6 +195,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ZoneKindEnum": "floorplans.models.Zone.Kind",
         "ReaderKindEnum": "readers.models.Reader.Kind",
+        "AuditKindEnum": "tracking.models.Audit.Kind",
+        "AuditStateEnum": "tracking.models.Audit.State",
         "AssetStatusEnum": "tracking.models.Asset.Status",
         "AssetCategoryEnum": "tracking.models.Asset.Category",
         "TagTechEnum": "tracking.models.Tag.Tech",

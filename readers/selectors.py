@@ -18,7 +18,10 @@ def adapter_specs() -> tuple[list[AdapterSpec], list[str]]:
     Returns the specs and a list of problems (readers skipped, with the reason) for the operator.
     """
     adapters = load_adapters()
-    readers = list(Reader.objects.filter(enabled=True).prefetch_related("antennas").order_by("code"))
+    # a handheld reader (options {"mobile": true}) is run by its audit session (tracking.assets.handheld),
+    # never here: its reads say where the person holding it is, and must not locate tags
+    readers = list(Reader.objects.filter(enabled=True).exclude(options__contains={"mobile": True})
+                   .prefetch_related("antennas").order_by("code"))
     specs: list[AdapterSpec] = []
     problems: list[str] = []
     groups: dict[tuple[str, str], list[Reader]] = defaultdict(list)

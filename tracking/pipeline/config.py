@@ -27,6 +27,7 @@ from shapely.ops import unary_union
 from floorplans.models import Door as DoorRow
 from floorplans.models import Floor, Zone
 from readers.models import Antenna, Reader
+from tracking.assets.mobile_readers import fixed_readers_q
 from tracking.localization.floormap import NO_ZONE, Door, FloorMap
 from tracking.localization.models import PathLossModel, RangeModel
 from tracking.models import CurrentLocation, Tag, ZonePresence
@@ -56,9 +57,10 @@ RANGE_SIGMA_M = 0.1
 
 def rtls_config_load() -> RtlsConfig:
     """Every floor with enabled readers, the reader -> floor table and the directory of active tags."""
-    readers = list(Reader.objects.filter(enabled=True).order_by("code"))
-    antennas = list(Antenna.objects.filter(reader__enabled=True).select_related("reader").order_by("reader__code",
-                                                                                                     "port"))
+    fixed = fixed_readers_q()  # a mobile (handheld) reader is no receiver: its reads never move a tag
+    readers = list(Reader.objects.filter(fixed, enabled=True).order_by("code"))
+    antennas = list(Antenna.objects.filter(reader__in=readers).select_related("reader").order_by("reader__code",
+                                                                                                  "port"))
     floor_ids = sorted({r.floor_id for r in readers})
     floors = {f.pk: f for f in Floor.objects.filter(pk__in=floor_ids)}
     zones = list(Zone.objects.filter(floor_id__in=floor_ids).order_by("pk"))
