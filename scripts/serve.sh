@@ -2,7 +2,8 @@
 # The demo: emulated hardware (LLRP readers on TCP, BLE gateways and UWB on MQTT), the RTLS (the reader
 # supervisor and the location pipeline in one process: positions stored and pushed to the floor maps; it
 # also runs the periodic jobs: alert escalation and webhooks, infusion timers), the ADT feed (HL7 v2 over
-# MLLP, admissions/transfers/discharges) and the web app (HTTP + websockets) with daphne.
+# MLLP, admissions/transfers/discharges), the door controllers' state (run_doors: door rows, door alerts,
+# door layer of the maps) and the web app (HTTP + websockets) with daphne.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${1:-127.0.0.1}
@@ -24,9 +25,12 @@ $PY manage.py run_rtls >var/log/rtls.log 2>&1 &
 pids+=($!)
 $PY manage.py run_adt --host 127.0.0.1 --port "$ADT_PORT" >var/log/adt.log 2>&1 &
 pids+=($!)
+$PY manage.py run_doors >var/log/doors.log 2>&1 &
+pids+=($!)
 $PY manage.py demo_logins --url "http://$HOST:$PORT/"
 echo "  ADT feed (HL7 v2 over MLLP): 127.0.0.1:$ADT_PORT, log var/log/adt.log (README: \"ADT feed\")"
-echo "  emulated hardware: var/log/emulators.log   readers and pipeline: var/log/rtls.log   Ctrl-C stops everything"
+echo "  emulated hardware: var/log/emulators.log   readers and pipeline: var/log/rtls.log   door controllers: var/log/doors.log"
+echo "  Ctrl-C stops everything"
 .venv/bin/daphne -b "$HOST" -p "$PORT" --access-log var/log/access.log hospital_iot.asgi:application &
 pids+=($!)
 wait -n "${pids[@]}" || true

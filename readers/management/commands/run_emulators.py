@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -12,11 +13,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from floorplans.models import Floor
 from floorplans.selectors import floor_export
+from readers.emulators.control import ControlListener
 from readers.emulators.scenario import STAYS_PUT, ScenarioTag
-from readers.emulators.world import start_emulators
+from readers.emulators.world import EmulatedHospital, start_emulators
+from security.doors.emulator import ControllerSpec, DoorControllerEmulator
+from security.doors.selectors import controller_topic
+from security.models import DoorController
 from tracking.models import TrackedObject
 
-KINDS = frozenset({"staff", "asset", "infant", "bag"})  # the scenario's behaviours; any other kind walks as "other"
+logger = logging.getLogger(__name__)
+
+# the scenario's behaviours (readers.emulators.scenario.BEHAVIOUR); any other kind walks as "other"
+KINDS = frozenset({"staff", "asset", "infant", "mother", "bag"})
 
 
 def scenario_tags() -> list[ScenarioTag]:
@@ -36,6 +44,30 @@ def scenario_tags() -> list[ScenarioTag]:
     return tags
 
 
+def listen_for_control(hospital: EmulatedHospital) -> None:
+    """Band and carry commands (`manage.py emulate_band`) for these emulators, on the MQTT control topic
+    (readers/emulators/control.py); stopped with them."""
+    listener = ControlListener(hospital, host=settings.MQTT_HOST, port=settings.MQTT_PORT)
+    listener.start()
+    hospital.emulators.append(listener)
+
+
+def start_door_emulators() -> list[DoorControllerEmulator]:
+    """An emulated controller for every DoorController row (starting as its row last said: locked or not)."""
+    emulators = []
+    for row in DoorController.objects.all():
+        spec = ControllerSpec(code=row.code, kind=row.kind, topic=controller_topic(row), locked=row.locked,
+                              egress_delay_s=row.egress_delay_s, egress_push_s=row.egress_push_s)
+        try:
+            emulator = DoorControllerEmulator(spec, host=settings.MQTT_HOST, port=settings.MQTT_PORT)
+        except ValueError as error:  # egress times the fire code does not allow: that door is not emulated
+            logger.error("door controller %s not emulated: %s", row.code, error)
+            continue
+        emulator.start()
+        emulators.append(emulator)
+    return emulators
+
+
 class Command(BaseCommand):
     help = "Emulate the readers of every floor (LLRP over TCP, BLE gateways and UWB over MQTT) until Ctrl-C."
 
@@ -50,6 +82,8 @@ class Command(BaseCommand):
             raise CommandError("no floors or no tags with a home zone; run `manage.py load_demo` first")
         hospital = start_emulators(documents, tags, seed=options["seed"],
                                    mqtt_host=settings.MQTT_HOST, mqtt_port=settings.MQTT_PORT)
+        hospital.emulators += start_door_emulators()
+        listen_for_control(hospital)
         self.stdout.write(f"run_emulators: {len(hospital.emulators)} emulators, {len(tags)} tags moving; Ctrl-C stops")
         stop = threading.Event()
         if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
