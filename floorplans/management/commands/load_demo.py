@@ -35,6 +35,8 @@ from infusion.bags import (
 )
 from infusion.models import InfusionBag, Patient
 from infusion.services import patient_admit
+from security.demo import security_demo_load
+from tracking.assets.demo import assets_demo_load
 from tracking.services import asset_register, tracked_object_tag
 
 DEMO_BAG_RENEW_AFTER = timedelta(hours=6)
@@ -69,6 +71,8 @@ class Command(BaseCommand):
             f"equipment: {len(assets)} assets with tags; {len(wearers)} staff badges and infant tags; "
             f"patients: {len(patients)} in beds"
         )
+        self.stdout.write(f"infant protection: {security_demo_load()}")
+        self.stdout.write(f"equipment PAR levels: {len(assets_demo_load())}")
         for login in DEMO_LOGINS:
             user_create_with_role(username=login["username"], role=login["role"], password=login["password"],
                                   first_name=login["first_name"], last_name=login["last_name"])
