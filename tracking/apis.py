@@ -41,6 +41,7 @@ from tracking.serializers import (
     TrailQuerySerializer,
     TrailSerializer,
 )
+from tracking.signals import VIA_TRAIL, request_seen
 
 Watch = has_permission(WATCH_PERMISSION)
 SeeObjects = has_permission("tracking.view_trackedobject")
@@ -80,6 +81,7 @@ class LocationListApi(GenericAPIView[Any]):
         rows = locations_list(user=request.user, floor_id=floor.pk if floor else None, zone=zone,
                               kind=query.get("kind", ""), category=query.get("category", ""), q=query.get("q", ""))
         page = self.paginate_queryset(rows) or []
+        request_seen(self, request, (row["tag_code"] for row in page))
         return self.get_paginated_response([location_from_row(row) for row in page])
 
 
@@ -98,6 +100,7 @@ class SearchApi(GenericAPIView[Any]):
             _require_floor(request, floor.pk)
         rows = object_search(user=request.user, q=query["q"], floor_id=floor.pk if floor else None)
         page = self.paginate_queryset(rows) or []
+        request_seen(self, request, (row["tag_code"] for row in page if row["floor_id"] is not None))
         return self.get_paginated_response([search_item(row) for row in page])
 
 
@@ -111,8 +114,10 @@ class NearestApi(APIView):
     def get(self, request: Request) -> Response:
         query = _query(NearestQuerySerializer, request)
         _require_floor(request, query["zone"].floor_id)
-        return Response(assets_nearest(user=request.user, category=query["category"], zone=query["zone"],
-                                       available=query["available"], limit=query["limit"]))
+        items = assets_nearest(user=request.user, category=query["category"], zone=query["zone"],
+                               available=query["available"], limit=query["limit"])
+        request_seen(self, request, (item["tag"] for item in items))
+        return Response(items)
 
 
 class TagTrailApi(APIView):
@@ -124,8 +129,9 @@ class TagTrailApi(APIView):
     def get(self, request: Request, tag_id: str) -> Response:
         tag = get_object_or_404(Tag, tag_id=tag_id)
         query = _query(TrailQuerySerializer, request)
-        return Response(tag_trail(user=request.user, tag=tag, since=query["since"], until=query["until"],
-                                  limit=query["limit"]))
+        trail = tag_trail(user=request.user, tag=tag, since=query["since"], until=query["until"], limit=query["limit"])
+        request_seen(self, request, [tag.tag_id], via=VIA_TRAIL)
+        return Response(trail)
 
 
 class OccupancyApi(APIView):
@@ -151,6 +157,11 @@ class TagViewSet(viewsets.ReadOnlyModelViewSet[Tag]):
     @extend_schema(parameters=[TagQuerySerializer])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        request_seen(self, request, [response.data["tag_id"]])
+        return response
 
     def get_queryset(self) -> QuerySet[Tag]:
         tags = Tag.objects.select_related("tracked_object")

@@ -17,6 +17,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from tracking.access import can_watch_floor
 from tracking.pipeline.frames import FRAME_EVENT, floor_group
 from tracking.selectors.locations import floor_snapshot
+from tracking.signals import VIA_FLOOR_MAP, locations_seen
 
 __all__ = ["CLOSE_FORBIDDEN", "CLOSE_UNAUTHENTICATED", "FloorConsumer", "floor_group"]
 
@@ -39,7 +40,7 @@ class FloorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channe
         self.group = floor_group(self.floor_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         # joined before the snapshot is read, so no frame falls between them (one may repeat it)
-        await self._send_snapshot()
+        await self._send_snapshot(on_connect=True)
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
@@ -80,8 +81,22 @@ class FloorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channe
             return False
         return True
 
-    async def _send_snapshot(self) -> None:
-        await self.send_json(await database_sync_to_async(floor_snapshot)(floor_id=self.floor_id))
+    async def _send_snapshot(self, *, on_connect: bool = False) -> None:
+        if on_connect:  # the connection's first look is recorded (once per tag), its frames and resyncs not
+            client = self.scope.get("client") or (None,)
+            snapshot = await database_sync_to_async(snapshot_seen)(
+                floor_id=self.floor_id, user=self.scope["user"], remote_addr=client[0])
+        else:
+            snapshot = await database_sync_to_async(floor_snapshot)(floor_id=self.floor_id)
+        await self.send_json(snapshot)
+
+
+def snapshot_seen(*, floor_id: int, user: Any, remote_addr: str | None) -> dict[str, Any]:
+    """The floor's snapshot, told to `locations_viewed` receivers (the tags it shows, via the floor map)."""
+    snapshot = floor_snapshot(floor_id=floor_id)
+    locations_seen(sender=FloorConsumer, user=user, tag_ids=(fix["tag"] for fix in snapshot["fixes"]),
+                   via=VIA_FLOOR_MAP, detail=f"ws/floors/{floor_id}/ snapshot on connect", remote_addr=remote_addr)
+    return snapshot
 
 
 def browser_message(text: str | None) -> dict[str, Any] | None:

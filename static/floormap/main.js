@@ -1,6 +1,7 @@
 // The live floor map page: wires the map, the markers, the websocket, search, nearest and the details
 // panel together. The page's JSON config (floormap-config) names the floors and the API paths.
 
+import { DoorLayer } from "./doors.js";
 import { LiveFeed, frameFixes, learnNames } from "./live.js";
 import { FloorMap } from "./map.js";
 import { MarkerLayer } from "./markers.js";
@@ -28,6 +29,7 @@ const now = () => Date.now() + clockOffsetMs;
 const floorId = () => floor?.id ?? config.floor;
 
 const floorMap = new FloorMap($("#fm-map"), { onZoneClick: (zone) => chooseRoom(zone.id) });
+const doors = new DoorLayer(floorMap, { now });
 const markers = new MarkerLayer(floorMap.map, { onSelect: (fix) => select(fix) });
 const panel = new DetailsPanel($(".fm-panel"), {
   urls: config.urls, canTrail: config.can_trail, floorMap, now, floorId,
@@ -81,6 +83,9 @@ function receive(message) {
   } else if (message.type === "positions") {
     markers.update(frameFixes(message, names));
     markers.remove(message.left || []);
+  } else if (message.type === "doors") {
+    doors.update(message);
+    return;
   } else if (message.type === "heartbeat") {
     $(".fm-conn").title = `pipeline lag ${Number(message.lag_s).toFixed(1)} s`;
     return;
@@ -134,6 +139,7 @@ async function showFloor(id, { push = true } = {}) {
   if (panel.tag) panel.close();
   markers.clear();
   floorMap.show(floor);
+  doors.load(id);
   nearest.setRooms(floor.zones);
   live.open(id);
   for (const link of root.querySelectorAll(".fm-floors a")) {
