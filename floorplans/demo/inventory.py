@@ -166,7 +166,9 @@ class DemoWearer:
 
 def demo_wearers(floors: list[dict[str, Any]]) -> list[DemoWearer]:
     """Six staff badges per ward (home: the nurse station) and, on a maternity ward, six infants with
-    UWB tags (home: the nursery, or the mother rooms)."""
+    UWB tags (home: the nursery, or a mother room). The demo's rooming-in mothers are in rooms whose doors
+    are more than the exit-approach distance (3 m) from an exit: the second to fifth and the seventh room
+    (room 201 opens by stair A, room 206 by the lift lobby), so walks to the nursery raise no exit alarm."""
     wearers: list[DemoWearer] = []
     for doc in floors:
         stations = _zones(doc, "nurse_station")
@@ -178,7 +180,8 @@ def demo_wearers(floors: list[dict[str, Any]]) -> list[DemoWearer]:
                 tag = f"AC233FB{len(wearers) + 1:05X}"
                 wearers.append(DemoWearer("staff", f"Staff badge {ward['code']}-{i:02d}", tag, "ble", home["code"]))
         nurseries = _zones(doc, "nursery")
-        rooms = [z for z in _zones(doc, "room")][:5]
+        rooms = [z for z in _zones(doc, "room")]
+        rooms = rooms[1:5] + rooms[6:7]
         for i, home in enumerate((nurseries[:1] + rooms)[:6] if nurseries else []):
             where = home["name"]
             wearers.append(DemoWearer("infant", f"Infant {i + 1} ({where})", f"B{i + 1:03X}", "uwb", home["code"]))

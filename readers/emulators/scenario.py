@@ -1,12 +1,13 @@
 """The movement scenario the emulators share: people and equipment walking the demo hospital.
 
 Staff walk errands between rooms, utilities and the nurse station; equipment is parked in its store
-and now and then taken to a patient room or the dirty utility; infants stay in a mother room or the
-nursery and are carried between them; infusion bags stay where they hang, at their patient's bed (the
-tag's home zone; beds are furniture, not walkable zones, so the tag gives the spot as home_xy). Routes go
-through doorways (FloorGraph), at walking speed. Deterministic for a seed (a tag that stays put draws from
-its own generator, so adding bags leaves everyone else's walk unchanged); thread-safe (every emulator asks
-for positions from its own thread). Tests and the demo can take one tag along given points (`carry`).
+and now and then taken to a patient room or the dirty utility; infants stay in their mother's room or the
+nursery and are carried between them; mothers stay mostly in their room; infusion bags stay where they
+hang, at their patient's bed (the tag's home zone; beds are furniture, not walkable zones, so the tag
+gives the spot as home_xy). Routes go through doorways (FloorGraph), at walking speed. Deterministic for
+a seed (a tag that stays put draws from its own generator, so adding bags leaves everyone else's walk
+unchanged); thread-safe (every emulator asks for positions from its own thread). Tests and the demo can
+take one tag along given points (`carry`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ BEHAVIOUR: dict[str, tuple[tuple[float, float], tuple[float, float], frozenset[s
                                                   "dirty_utility", "medication_room", "storage", "nursery",
                                                   "treatment_room", "pharmacy", "workshop", "office"}), 0.2),
     "asset": ((0.9, 1.2), (60.0, 600.0), frozenset({"room", "bay", "dirty_utility", "treatment_room"}), 0.5),
-    "infant": ((0.7, 0.9), (60.0, 900.0), frozenset({"room", "nursery"}), 0.3),
+    # an infant leaves its mother's room only for the nursery, and is brought back (carried by a nurse)
+    "infant": ((0.7, 0.9), (60.0, 900.0), frozenset({"nursery"}), 0.8),
+    # a mother stays mostly in her room; now and then to the nursery, the toilet or a walk in the corridor
+    "mother": ((0.5, 0.9), (120.0, 1200.0), frozenset({"nursery", "toilet", "corridor"}), 0.7),
     "other": ((0.8, 1.2), (30.0, 300.0), frozenset({"room", "corridor", "waiting", "lobby"}), 0.3),
     # never sets off: placed at its home spot (or in its home zone) and left there
     "bag": ((0.0, 0.0), (float("inf"), float("inf")), frozenset(), 0.0),
@@ -43,7 +47,7 @@ class ScenarioTag:
 
     tag_id: str
     tech: str  # rfid | ble | uwb
-    kind: str  # staff | asset | infant | bag | other
+    kind: str  # staff | asset | infant | mother | bag | other
     floor_code: str
     home_zone: str | None = None
     home_xy: tuple[float, float] | None = None  # where in the home zone a tag that stays put is (a bag: its bed)

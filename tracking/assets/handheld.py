@@ -109,8 +109,14 @@ class HandheldSweep:
             thread.join(timeout_s)
 
     def wait(self, timeout_s: float | None = None) -> bool:
-        """Wait until the sweep ended (audit finished or cancelled, lease lost, adapter failed for good)."""
-        return self._ended.wait(timeout_s)
+        """Wait until the sweep ended (audit finished or cancelled, lease lost, adapter failed for good) and
+        its threads are done: the keeper writes the last status and gives the lease back after the reads end."""
+        if not self._ended.wait(timeout_s):
+            return False
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout_s)
+        return not any(thread.is_alive() for thread in self._threads)
 
     def _consume(self) -> None:
         try:
