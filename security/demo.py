@@ -113,8 +113,10 @@ def _patient_in(room: Zone) -> Patient | None:
 def _mother(baby_tag: Tag, room: Zone, ward: Zone) -> Mother:
     tag_id = f"A{baby_tag.tag_id[1:]}" if baby_tag.tag_id.startswith("B") else f"A{baby_tag.tag_id}"
     existing = Mother.objects.filter(tracked_object__tag__tag_id=tag_id).first()
-    if existing is not None:
-        return existing  # what happened to her in the demo (a new bed, a new name) stays
+    if existing is not None:  # what happened to her in the demo (a new name) stays; she lives by her baby
+        if existing.tracked_object.home_zone_id != room.pk:  # an older demo roomed the infants elsewhere
+            TrackedObject.objects.filter(pk=existing.tracked_object_id).update(home_zone=room)
+        return existing
     patient = _patient_in(room)
     name = f"{patient.given_name} {patient.family_name}" if patient is not None else f"Mother in {room.name}"
     return mother_register(tag_id=tag_id, name=name, ward_id=ward.pk, patient_id=patient.pk if patient else None,

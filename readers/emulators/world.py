@@ -13,10 +13,11 @@ from readers.emulators.band import BandBook
 from readers.emulators.ble_gateway import BleGatewayEmulator, GatewaySpec
 from readers.emulators.control import Place, places_of
 from readers.emulators.floorgraph import FloorGraph
+from readers.emulators.handheld import HandheldRound
 from readers.emulators.llrp_reader import LlrpReaderEmulator
 from readers.emulators.radio import RadioWorld, receivers_of
 from readers.emulators.scenario import Scenario, ScenarioTag
-from readers.emulators.sightings import RfidSighting
+from readers.emulators.sightings import RfidSighting, RfidSource
 from readers.emulators.uwb_anchor import UwbMqttEmulator
 
 logger = logging.getLogger(__name__)
@@ -53,16 +54,20 @@ def build_world(documents: list[dict[str, Any]], tags: list[ScenarioTag], *, see
 
 
 def start_emulators(
-    documents: list[dict[str, Any]], tags: list[ScenarioTag], *, seed: int, mqtt_host: str, mqtt_port: int
+    documents: list[dict[str, Any]], tags: list[ScenarioTag], *, seed: int, mqtt_host: str, mqtt_port: int,
+    handhelds: frozenset[str] = frozenset(),
 ) -> EmulatedHospital:
     """Start an LLRP reader emulator per RFID reader (on its own address), one BLE gateway emulator for
     every gateway, and one UWB gateway emulator; all driven by one scenario, with one band book for the
-    band tags (infants and mothers)."""
+    band tags (infants and mothers). An LLRP reader named in `handhelds` (a mobile reader) is carried round
+    its floor's equipment places instead (HandheldRound)."""
     scenario, radio = build_world(documents, tags, seed=seed)
     bands = BandBook([t.tag_id for t in tags if t.kind in BAND_KINDS], seed=seed)
     hospital = EmulatedHospital(scenario, radio, bands=bands, places=places_of(documents, scenario.graphs))
     readers = [f["properties"] for doc in documents for f in doc["features"] if f["properties"]["feature"] == "reader"
                and f["properties"].get("enabled", True)]
+    floor_of = {f["properties"]["code"]: doc["hospital_iot"]["floor"]["code"] for doc in documents
+                for f in doc["features"] if f["properties"]["feature"] == "reader"}
     for props in (p for p in readers if p["kind"] == "llrp_reader" and p.get("address")):
         host, _, port = props["address"].rpartition(":")
         ports = [a["port"] for a in props.get("antennas", [])] or [1]
@@ -70,7 +75,11 @@ def start_emulators(
         def rfid(t_s: float, code: str = props["code"]) -> list[RfidSighting]:
             return radio.rfid(code, scenario.positions(t_s), t_s)
 
-        emulator = LlrpReaderEmulator(rfid, host=host or "127.0.0.1", port=int(port), antennas=max(ports))
+        source: RfidSource = rfid
+        if props["code"] in handhelds:
+            floor_code = floor_of[props["code"]]
+            source = HandheldRound(scenario.graphs[floor_code], floor_code, scenario.positions, seed=seed)
+        emulator = LlrpReaderEmulator(source, host=host or "127.0.0.1", port=int(port), antennas=max(ports))
         emulator.start()
         hospital.emulators.append(emulator)
     gateways = [GatewaySpec(p["code"], p["protocol"], p.get("hardware_id") or p["code"],

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from typing import Final
 
+from django.contrib.gis.geos import Point
+
+from floorplans.demo.devices import LLRP_HOST
+from floorplans.demo.layout import FIRST_LLRP_PORT
 from floorplans.models import Zone
+from readers.models import Reader
+from tracking.assets.mobile_readers import MOBILE_OPTION
 from tracking.assets.services_rules import parlevel_save
 from tracking.models import ParLevel
+
+# biomedical engineering's handheld UHF reader for audit sweeps on 4 West (run_emulators carries it round the
+# floor's stores, utilities and rooms); on the port just below the installed readers'
+DEMO_HANDHELD = ("HH-4W", "Handheld RFID reader (biomedical engineering)", "4W", f"{LLRP_HOST}:{FIRST_LLRP_PORT - 1}")
 
 # zone code, ward code, category, target, critical
 DEMO_PAR_LEVELS: Final[tuple[tuple[str, str, str, int, int], ...]] = (
@@ -36,3 +46,18 @@ def assets_demo_load() -> list[ParLevel]:
         levels.append(parlevel_save(par_id=existing, zone=zone, category=category, target_count=target,
                                     critical_count=critical, ward=zones.get(ward_code)))
     return levels
+
+
+def handheld_demo_load() -> Reader | None:
+    """The demo's handheld reader, marked mobile (never a receiver of the location pipeline); None without 4W."""
+    code, name, ward_code, address = DEMO_HANDHELD
+    ward = Zone.objects.filter(code=ward_code, kind=Zone.Kind.WARD).select_related("floor").first()
+    if ward is None:
+        return None
+    spot = ward.polygon.point_on_surface
+    reader, _ = Reader.objects.update_or_create(code=code, defaults={
+        "name": name, "kind": Reader.Kind.LLRP_READER, "protocol": "rfid_llrp", "address": address,
+        "floor": ward.floor, "position": Point(spot.x, spot.y, srid=spot.srid), "options": {MOBILE_OPTION: True},
+        "enabled": True,
+    })
+    return reader

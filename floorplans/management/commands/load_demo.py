@@ -36,7 +36,7 @@ from infusion.bags import (
 from infusion.models import InfusionBag, Patient
 from infusion.services import patient_admit
 from security.demo import security_demo_load
-from tracking.assets.demo import assets_demo_load
+from tracking.assets.demo import assets_demo_load, handheld_demo_load
 from tracking.services import asset_register, tracked_object_tag
 
 DEMO_BAG_RENEW_AFTER = timedelta(hours=6)
@@ -73,6 +73,9 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"infant protection: {security_demo_load()}")
         self.stdout.write(f"equipment PAR levels: {len(assets_demo_load())}")
+        handheld = handheld_demo_load()
+        if handheld is not None:
+            self.stdout.write(f"audit sweeps: handheld reader {handheld.code} at {handheld.address} (4 West)")
         for login in DEMO_LOGINS:
             user_create_with_role(username=login["username"], role=login["role"], password=login["password"],
                                   first_name=login["first_name"], last_name=login["last_name"])

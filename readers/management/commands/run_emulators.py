@@ -16,6 +16,7 @@ from floorplans.selectors import floor_export
 from readers.emulators.control import ControlListener
 from readers.emulators.scenario import STAYS_PUT, ScenarioTag
 from readers.emulators.world import EmulatedHospital, start_emulators
+from readers.models import Reader
 from security.doors.emulator import ControllerSpec, DoorControllerEmulator
 from security.doors.selectors import controller_topic
 from security.models import DoorController
@@ -80,8 +81,10 @@ class Command(BaseCommand):
         tags = scenario_tags()
         if not documents or not tags:
             raise CommandError("no floors or no tags with a home zone; run `manage.py load_demo` first")
-        hospital = start_emulators(documents, tags, seed=options["seed"],
-                                   mqtt_host=settings.MQTT_HOST, mqtt_port=settings.MQTT_PORT)
+        handhelds = frozenset(Reader.objects.filter(options__contains={"mobile": True}, enabled=True)
+                              .values_list("code", flat=True))  # audit sweeps' readers, carried round
+        hospital = start_emulators(documents, tags, seed=options["seed"], mqtt_host=settings.MQTT_HOST,
+                                   mqtt_port=settings.MQTT_PORT, handhelds=handhelds)
         hospital.emulators += start_door_emulators()
         listen_for_control(hospital)
         self.stdout.write(f"run_emulators: {len(hospital.emulators)} emulators, {len(tags)} tags moving; Ctrl-C stops")
