@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.db.models import Q
+from django.utils import timezone
 
 from tracking.assets.utilization import (
     STATE,
@@ -100,8 +101,10 @@ def _sightings(tags: dict[int, int], start: datetime, end: datetime, grace: time
 
 def utilization_compute(*, start: datetime, end: datetime, missing_after_h: float = 24.0,
                         category: str = "", department_id: int | None = None,
-                        asset_ids: Sequence[int] | None = None) -> Utilization:
-    """Utilization of every asset (optionally of one category, one unit, or these assets) over [start, end)."""
+                        asset_ids: Sequence[int] | None = None, now: datetime | None = None) -> Utilization:
+    """Utilization of every asset (optionally of one category, one unit, or these assets) over [start, end),
+    measured up to `now` at the latest (a period that includes today ends at now: the rest has not happened)."""
+    end = min(end, now or timezone.now())
     if end <= start:
         raise ValueError(f"the period ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
     if end - start > MAX_PERIOD:

@@ -148,6 +148,17 @@ def test_it_computes_utilization_per_category_and_unit_from_the_database(world: 
     assert monitor[day["out_for_repair"]] == pytest.approx(10)
 
 
+def test_a_period_reaching_past_now_is_measured_up_to_now(world: AuditWorld) -> None:
+    """The rest of today has not happened: it is neither available nor missing time."""
+    now = START + 2.5 * DAY  # pump-1: available 2 days, then in use for half a day so far
+    result = utilization_compute(start=START, end=END, category="infusion_pump", now=now)
+    pump1 = dict(zip(result.asset_ids, result.per_asset / 86400, strict=True))[world.assets["pump-1"].pk]
+    day = {s: i for i, s in enumerate(STATES)}
+    assert (pump1[day["available"]], pump1[day["in_use"]], pump1.sum()) == pytest.approx((2, 0.5, 2.5))
+    with pytest.raises(ValueError, match="before it starts"):
+        utilization_compute(start=START, end=END, now=START - DAY)  # a period wholly in the future
+
+
 def test_the_api_and_page_show_utilization_with_charts(api: APIClient, client: Client, biomed: User,
                                                        world: AuditWorld) -> None:
     api.force_authenticate(biomed)
