@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
@@ -20,6 +22,20 @@ from floorplans.services import floor_file_check, floor_import
 FIXTURES = Path(__file__).parent / "fixtures"
 
 LoadFixture = Callable[[str], Any]
+
+# the data migrations ship (module, seeding function): escalation policies, asset status rules and forbidden zones
+SHIPPED_DATA = (("alerts.migrations.0002_default_policies", "add_defaults"),
+                ("security.migrations.0002_policies", "add_policies"),
+                ("tracking.migrations.0009_asset_rule_defaults", "add_defaults"))
+
+
+@pytest.fixture
+def shipped_data(db: None) -> None:
+    """What the data migrations ship, on file for the tests that judge it: a transactional test elsewhere in
+    the suite empties every table (migration data included) when it ends. Each seed is get_or_create: a no-op
+    where the rows are still there."""
+    for module, seed in SHIPPED_DATA:
+        getattr(importlib.import_module(module), seed)(apps, None)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from security.models import CodePink
 from tests.security.test_codepink_helpers import Lockdown, lockdown_setup
 from tests.security.test_services_helpers import T0, infant_make, ward_setup
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_policies")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_data")]
 S = timedelta(seconds=1)
 
 

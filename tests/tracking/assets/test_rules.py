@@ -78,7 +78,7 @@ def test_it_walks_a_zone_up_its_parents_then_its_ward_and_survives_a_cycle() -> 
 
 # --- in the database ----------------------------------------------------------------------------------------
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("asset_rule_defaults")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_data")]
 
 
 def _rule(name: str, **fields: Any) -> StatusRule:

@@ -14,7 +14,7 @@ from tests.tracking.assets.test_rules_helpers import S
 from tracking.assets import rules
 from tracking.models import ForbiddenZone, StatusRule
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("asset_rule_defaults")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_data")]
 
 
 @pytest.fixture(autouse=True)

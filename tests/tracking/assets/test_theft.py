@@ -23,7 +23,7 @@ from tracking.models import Asset, ForbiddenZone, LocationHistory, Method
 from tracking.pipeline.events import PortalCrossed
 from tracking.store.partitions import history_partitions_ensure
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("asset_rule_defaults")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_data")]
 
 
 @pytest.fixture(autouse=True)
