@@ -9,7 +9,8 @@ every message in all clients would make this process, not the system, the bottle
 PLAN.json: {"url": "ws://127.0.0.1:PORT", "origin": "http://127.0.0.1:PORT", "cookie": "sessionid=...",
             "floors": [ids], "clients": 200, "sampled": 20, "duration_s": 600, "warmup_s": 10}
 Prints one JSON line: {"connected", "failed", "messages", "bytes", "seq_gaps", "snapshots",
-                       "latency_ms": {"p50", "p90", "p99", "max", "n"}, "fixes_seen", "cpu_s"}.
+                       "latency_ms": {"p50", "p90", "p99", "max", "n"}, "fixes_seen", "cpu_s",
+                       "latency_by_minute_ms": [{"minute", "p50", "p90", "p99", "max", "n"}, ...]}.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ class Tally:
     seq_gaps: int = 0
     snapshots: int = 0
     fixes_seen: int = 0
-    latency_s: list[float] = field(default_factory=list)
     # per positions message: its `at` (the window's output was made) to its arrival here
     delivery_s: list[float] = field(default_factory=list)
+    # read-to-browser latency of every fix seen, by minute of the run (from the end of the warm-up), so that
+    # drift over a long run shows
+    latency_by_minute_s: dict[int, list[float]] = field(default_factory=dict)
 
 
 async def client(plan: dict[str, Any], floor_id: int, sampled: bool, tally: Tally, stop_at: float) -> None:
@@ -73,7 +76,9 @@ async def client(plan: dict[str, Any], floor_id: int, sampled: bool, tally: Tall
                     frame_age_s = arrived_s - datetime.fromisoformat(message["at"]).timestamp()
                     tally.delivery_s.append(frame_age_s)
                     age = message["fields"].index("age_ms")
-                    tally.latency_s.extend(frame_age_s + row[age] / 1000.0 for row in message["fixes"])
+                    latencies_s = [frame_age_s + row[age] / 1000.0 for row in message["fixes"]]
+                    minute = int((arrived_s - measure_after) // 60.0)
+                    tally.latency_by_minute_s.setdefault(minute, []).extend(latencies_s)
                     tally.fixes_seen += len(message["fixes"])
     except (OSError, TimeoutError, ValueError) as error:  # refused, handshake rejected
         tally.failed += 1
@@ -97,10 +102,13 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
         tasks.append(asyncio.create_task(client(plan, floors[i % len(floors)], i < plan["sampled"], tally, stop_at)))
         await asyncio.sleep(0.01)  # do not open 200 sockets in one burst
     await asyncio.gather(*tasks)
-    stats, delivery = _stats(tally.latency_s), _stats(tally.delivery_s)
+    every_s = [s for samples in tally.latency_by_minute_s.values() for s in samples]
+    stats, delivery = _stats(every_s), _stats(tally.delivery_s)
     return {"connected": tally.connected, "failed": tally.failed, "messages": tally.messages, "bytes": tally.bytes,
             "seq_gaps": tally.seq_gaps, "snapshots": tally.snapshots, "fixes_seen": tally.fixes_seen,
-            "latency_ms": stats, "delivery_ms": delivery, "cpu_s": time.process_time()}
+            "latency_ms": stats, "delivery_ms": delivery, "cpu_s": time.process_time(),
+            "latency_by_minute_ms": [{"minute": minute} | _stats(samples)
+                                     for minute, samples in sorted(tally.latency_by_minute_s.items())]}
 
 
 if __name__ == "__main__":
