@@ -39,12 +39,13 @@ from tracking.pipeline.frames import FrameSender
 from tracking.pipeline.metrics import MetricsReporter, PipelineMetrics
 from tracking.pipeline.worker import PipelineWorker, WorkerSettings
 from tracking.store.buffer import BufferedLocationWriter
-from tracking.store.current import current_locations_restore
+from tracking.store.current import current_locations_restore, current_locations_vacuum
 from tracking.store.partitions import history_partitions_maintain
 
 logger = logging.getLogger(__name__)
 
 PARTITIONS_EVERY_S = 3600.0
+VACUUM_EVERY_S = 300.0  # the current-location table (tracking.store.current)
 
 
 @dataclass
@@ -160,6 +161,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         next_status = started + options["status_every"]
         next_partitions = started + PARTITIONS_EVERY_S
+        next_vacuum = started + VACUUM_EVERY_S
         while not stop.wait(options["health_every"]):
             now = time.monotonic()
             close_old_connections()
@@ -170,6 +172,9 @@ class Command(BaseCommand):
             if pipeline is not None and now >= next_partitions:
                 next_partitions = now + PARTITIONS_EVERY_S
                 self._partitions()
+            if pipeline is not None and now >= next_vacuum:
+                next_vacuum = now + VACUUM_EVERY_S
+                self._vacuum()
             if pipeline is not None and pipeline.thread is not None and not pipeline.thread.is_alive():
                 self.stderr.write("the pipeline thread ended; stopping")
                 break
@@ -195,6 +200,12 @@ class Command(BaseCommand):
             return
         if created or dropped:
             self.stdout.write(f"history partitions: created {len(created)}, dropped {len(dropped)}")
+
+    def _vacuum(self) -> None:
+        try:
+            current_locations_vacuum()
+        except DatabaseError as exc:  # tried again next time
+            logger.warning("current locations not vacuumed: %s", exc)
 
     def _status(self, pipeline: Pipeline | None) -> str:
         if pipeline is None:
