@@ -19,7 +19,8 @@ def table_stats() -> tuple[int, int]:
     """(vacuum count, dead rows) of the current-location table, as the statistics say now."""
     with connection.cursor() as cur:
         cur.execute("SELECT pg_stat_clear_snapshot()")
-        cur.execute("SELECT vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname = 'tracking_currentlocation'")
+        cur.execute("SELECT vacuum_count, n_dead_tup FROM pg_stat_user_tables "
+                    "WHERE relname = 'tracking_currentlocation'")
         vacuums, dead = cur.fetchone()
     return int(vacuums), int(dead)
 
