@@ -4,10 +4,22 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from tracking.models import Asset, AssetStatusChange, AssetVerification, FloorAccess, Tag, TrackedObject
+from tracking.assets.audit_classify import result_label
+from tracking.models import (
+    Asset,
+    AssetStatusChange,
+    AssetVerification,
+    Audit,
+    AuditItem,
+    FloorAccess,
+    Tag,
+    TrackedObject,
+)
 
 
 @admin.register(Tag)
@@ -136,6 +148,106 @@ class AssetVerificationAdmin(admin.ModelAdmin[AssetVerification]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AssetVerification | None = None) -> bool:
+        return False
+
+
+# ---- audits: written by tracking.assets.audits, read here; a running sweep may be cancelled, an audit deleted ----
+
+
+@admin.action(permissions=["cancel"], description="Cancel the selected running sweeps")
+def audits_cancel(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Audit]) -> None:
+    from tracking.assets.audits import audit_cancel  # lazy: the services import the readers
+
+    running = queryset.filter(kind=Audit.Kind.HANDHELD, state=Audit.State.RUNNING).order_by("pk")
+    cancelled = [audit_cancel(audit_id=pk, user=request.user).pk  # type: ignore[arg-type]
+                 for pk in running.values_list("pk", flat=True)]
+    skipped = queryset.count() - len(cancelled)
+    modeladmin.message_user(request, f"{len(cancelled)} sweep{'s' if len(cancelled) != 1 else ''} cancelled"
+                            + (f"; {skipped} not running sweeps left as they were." if skipped else "."))
+
+
+@admin.register(Audit)
+class AuditAdmin(admin.ModelAdmin[Audit]):
+    """Audits, read only (the services write them); search finds the audits that listed an asset."""
+
+    list_display = ["started_at", "kind", "state", "place", "department", "started_by", "ended_at", "expected",
+                    "found", "missing", "items_link"]
+    list_filter = ["state", "kind", ("department", admin.RelatedOnlyFieldListFilter), "started_at"]
+    search_fields = ["items__asset__asset_number", "items__asset__tracked_object__name",
+                     "items__asset__tracked_object__tag__tag_id", "reader"]
+    date_hierarchy = "started_at"
+    list_select_related = ["department", "started_by"]
+    fields = readonly_fields = ("kind", "state", "place", "department", "zones", "seen_within_h",
+                                "missing_after_days", "reader", "started_by", "started_at", "ended_at", "items_link",
+                                "summary")
+    actions = [audits_cancel]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Audit]:
+        return super().get_queryset(request).prefetch_related("zones").annotate(
+            item_count=Count("items", distinct=True))
+
+    @admin.display(description="where")
+    def place(self, audit: Audit) -> str:
+        zones = sorted(zone.name for zone in audit.zones.all())
+        return ", ".join(zones) or (audit.department.name if audit.department is not None else "-")
+
+    def _count(self, audit: Audit, result: str) -> int | None:
+        return ((audit.summary or {}).get("counts") or {}).get(result)
+
+    @admin.display(description="expected")
+    def expected(self, audit: Audit) -> int | None:
+        return (audit.summary or {}).get("expected")
+
+    @admin.display(description="found")
+    def found(self, audit: Audit) -> int | None:
+        return self._count(audit, "found")
+
+    @admin.display(description="missing")
+    def missing(self, audit: Audit) -> int | None:
+        return self._count(audit, "missing")
+
+    @admin.display(description="items")
+    def items_link(self, audit: Audit) -> str:
+        count = getattr(audit, "item_count", None)
+        if count is None:
+            count = AuditItem.objects.filter(audit=audit).count()
+        url = reverse("admin:tracking_audititem_changelist")
+        return format_html('<a href="{}?audit__id__exact={}">{} item{}</a>', url, audit.pk, count,
+                           "" if count == 1 else "s")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Audit | None = None) -> bool:
+        return False
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tracking.change_audit")
+
+
+@admin.register(AuditItem)
+class AuditItemAdmin(admin.ModelAdmin[AuditItem]):
+    """What each audit said about each asset, read only. A handheld sweep's not_seen reads "not reached by the
+    sweep": its place and time are then the RTLS's last fix, not a read."""
+
+    list_display = ["audit", "asset", "result_text", "seen_zone", "seen_at", "pm_due", "pm_overdue"]
+    list_filter = ["result", "audit__kind", ("asset__department", admin.RelatedOnlyFieldListFilter),
+                   "audit__started_at", "pm_overdue"]
+    search_fields = ["asset__asset_number", "asset__tracked_object__name", "asset__tracked_object__tag__tag_id"]
+    list_select_related = ["audit", "asset", "seen_zone"]
+    fields = readonly_fields = ("audit", "asset", "result_text", "seen_zone", "seen_at", "pm_due", "pm_overdue")
+
+    @admin.display(description="result", ordering="result")
+    def result_text(self, item: AuditItem) -> str:
+        return result_label(item.result, sweep=item.audit.kind == Audit.Kind.HANDHELD)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditItem | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditItem | None = None) -> bool:
         return False
 
 

@@ -214,7 +214,7 @@ class AssetAuditHistoryApi(APIView):
 
 
 class UtilizationApi(APIView):
-    """Utilization per category, per unit and per both over whole UTC days (default: the last 30)."""
+    """Utilization per category, per unit and per both over whole UTC days (default: the last 7 up to now)."""
 
     permission_classes = [SeeUtilization]
 

@@ -10,7 +10,10 @@ its zones) and *expects* some assets there (home zone in the area, or owned by t
 
 An asset that is not expected but was seen in the area within seen_within_h is `unexpected` ("found here,
 belongs elsewhere"). A handheld sweep verifies by reading tags: there `found` needs a read during the
-sweep (`reads`); an expected asset the RTLS places in the area but the sweep did not read is `not_seen`.
+sweep (`reads`); an expected asset the RTLS places in the area but the sweep did not read is `not_seen`,
+which for a sweep reads "not reached by the sweep" (`result_label`), however fresh the RTLS sighting: the
+reports put the RTLS's last place and time beside it, so "the sweep missed it" (seen here minutes ago) and
+"it is gone" (seen here days ago) are told apart. Hands-free audits keep "not seen here lately".
 
 PM flags: overdue when pm_due_on is before the audit's day, due when it falls within pm_due_within_days
 (overdue assets are due as well).
@@ -22,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Final
 
 PM_DUE_WITHIN_DAYS = 30
 
@@ -34,6 +38,24 @@ class Result(StrEnum):
     MISSING = "missing"
     NOT_SEEN = "not_seen"
     UNEXPECTED = "unexpected"
+
+
+RESULT_LABELS: Final = {  # in report order: worst first
+    Result.MISSING: "missing (seen nowhere)", Result.MISPLACED: "misplaced (seen elsewhere)",
+    Result.NOT_SEEN: "not seen here lately", Result.UNEXPECTED: "found here, belongs elsewhere", Result.FOUND: "found",
+}
+SWEEP_RESULT_LABELS: Final = RESULT_LABELS | {Result.NOT_SEEN: "not reached by the sweep"}
+READ_BY_SWEEP: Final = frozenset({Result.FOUND, Result.UNEXPECTED})
+
+
+def result_label(result: str, *, sweep: bool) -> str:
+    """A result in words, for a handheld sweep (sweep=True) or a hands-free audit. ValueError: no such result."""
+    return (SWEEP_RESULT_LABELS if sweep else RESULT_LABELS)[Result(result)]
+
+
+def seen_by(result: str, *, sweep: bool) -> str:
+    """Whose sighting an item's place and time are: "sweep" (read by the handheld) or "rtls" (the last fix)."""
+    return "sweep" if sweep and Result(result) in READ_BY_SWEEP else "rtls"
 
 
 @dataclass(frozen=True, slots=True)

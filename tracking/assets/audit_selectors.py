@@ -12,7 +12,7 @@ from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.db.models.functions import Upper
 
 from floorplans.models import Zone
-from tracking.assets.audit_classify import AssetFacts
+from tracking.assets.audit_classify import AssetFacts, result_label
 from tracking.models import Asset, AssetVerification, Audit, AuditItem
 
 FACTS_CHUNK = 500  # assets per query while gathering facts (the command's progress bar steps by this)
@@ -110,7 +110,6 @@ def audit_items(audit_id: int) -> QuerySet[AuditItem]:
             .annotate(result_order=order).order_by("result_order", "asset__asset_number"))
 
 
-
 def audits_list(*, limit: int = 100) -> QuerySet[Audit]:
     return Audit.objects.select_related("department", "started_by").prefetch_related("zones")[:limit]
 
@@ -169,8 +168,8 @@ def asset_audit_history(asset_id: int, *, limit: int = 100) -> dict[str, Any]:
         "verifications": [{"at": v.at, "how": v.how, "how_label": v.get_how_display(), "audit_id": v.audit_id,
                            "zone": v.zone.name if v.zone else "", "user": v.user.username if v.user else ""}
                           for v in verifications],
-        "audits": [{"audit_id": i.audit_id, "kind": i.audit.kind, "started_at": i.audit.started_at,
-                    "result": i.result, "result_label": i.get_result_display(),
+        "audits": [{"audit_id": i.audit_id, "kind": i.audit.kind, "started_at": i.audit.started_at, "result": i.result,
+                    "result_label": result_label(i.result, sweep=i.audit.kind == Audit.Kind.HANDHELD),
                     "seen_zone": i.seen_zone.name if i.seen_zone else "", "seen_at": i.seen_at,
                     "pm_due": i.pm_due, "pm_overdue": i.pm_overdue} for i in items],
     }

@@ -208,7 +208,8 @@ def handheld_reads_record(*, audit_id: int, reads: Sequence[TagRead], dropped: i
 @transaction.atomic
 def audit_finish(*, audit_id: int, user: User | None = None, now: datetime | None = None) -> Audit:
     """End a sweep with the same report as a hands-free audit: what it read is found (or unexpected);
-    the expected assets it did not read are classified from the RTLS (misplaced / not seen here / missing)."""
+    the expected assets it did not read are classified from the RTLS (misplaced / missing, or not_seen:
+    "not reached by the sweep" although the RTLS places it here, kept with that last place and time)."""
     now = now or timezone.now()
     audit = _running_handheld(audit_id)
     scope = audit_scope_of(audit)

@@ -73,9 +73,14 @@ class AuditStartForm(forms.Form):
                 "missing_after_days": data["missing_after_days"], "reader_code": reader.code if reader else ""}
 
 
+def _day_input() -> forms.DateInput:
+    """A browser date picker: its value must be ISO (YYYY-MM-DD) whatever the locale's date format."""
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
 class UtilizationForm(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="from")
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to (included)")
+    start = forms.DateField(required=False, widget=_day_input(), label="from")
+    end = forms.DateField(required=False, widget=_day_input(), label="to (included)")
     category = forms.ChoiceField(choices=[("", "all categories"), *Asset.Category.choices], required=False)
     department = ZoneChoice(queryset=_wards(), required=False, empty_label="all units", label="unit")
     missing_after_h = forms.FloatField(min_value=1, max_value=24 * 90, initial=24, required=False,

@@ -185,8 +185,9 @@ class AssetAuditHistorySerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class UtilizationQuerySerializer(serializers.Serializer[dict[str, Any]]):
-    start = serializers.DateField(required=False, help_text="first day (UTC); default 30 days before end")
-    end = serializers.DateField(required=False, help_text="last day, included (UTC); default yesterday")
+    start = serializers.DateField(required=False, help_text="first day (UTC); default 6 days before the end")
+    end = serializers.DateField(required=False,
+                                help_text="last day, included (UTC); default today (measured up to now)")
     missing_after_h = serializers.FloatField(min_value=1, max_value=24 * 90, default=24.0)
     category = serializers.ChoiceField(choices=Asset.Category.choices, required=False, default="")
     department = serializers.IntegerField(required=False, allow_null=True)

@@ -44,6 +44,7 @@ class Utilization:
     by_category_unit: UtilizationTable
     per_asset: Float = field(repr=False)  # (N, S) seconds
     asset_ids: list[int] = field(default_factory=list)
+    up_to_now: bool = False  # the period asked for reaches past now: it is measured up to now (end is now)
 
     @property
     def states(self) -> tuple[str, ...]:
@@ -104,7 +105,9 @@ def utilization_compute(*, start: datetime, end: datetime, missing_after_h: floa
                         asset_ids: Sequence[int] | None = None, now: datetime | None = None) -> Utilization:
     """Utilization of every asset (optionally of one category, one unit, or these assets) over [start, end),
     measured up to `now` at the latest (a period that includes today ends at now: the rest has not happened)."""
-    end = min(end, now or timezone.now())
+    now = now or timezone.now()
+    up_to_now = end > now
+    end = min(end, now)
     if end <= start:
         raise ValueError(f"the period ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
     if end - start > MAX_PERIOD:
@@ -139,17 +142,18 @@ def utilization_compute(*, start: datetime, end: datetime, missing_after_h: floa
         start=start, end=end, missing_after_h=missing_after_h,
         by_category=_table(seconds, categories), by_unit=_table(seconds, units),
         by_category_unit=_table(seconds, [f"{c} · {u}" for c, u in zip(categories, units, strict=True)]),
-        per_asset=seconds, asset_ids=ids,
+        per_asset=seconds, asset_ids=ids, up_to_now=up_to_now,
     )
 
 
-DEFAULT_DAYS = 30
+DEFAULT_DAYS = 7
 
 
 def utilization_period(*, start: date | None, end: date | None, today: date) -> tuple[datetime, datetime]:
-    """Whole UTC days: from `start` 00:00 to the day after `end` 00:00 (end included). Defaults: the
-    DEFAULT_DAYS up to and including yesterday."""
-    last = end or today - timedelta(days=1)
+    """Whole UTC days: from `start` 00:00 to the day after `end` 00:00 (end included). Defaults: the end is
+    today and the start DEFAULT_DAYS - 1 days before the end, so the default is the last 7 days up to now
+    (utilization_compute measures a period that includes today up to now: the rest has not happened)."""
+    last = end or today
     first = start or last - timedelta(days=DEFAULT_DAYS - 1)
     return (datetime.combine(first, time.min, tzinfo=UTC),
             datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC))

@@ -4,6 +4,7 @@ sweep's page is kept live by static/assets/audits.js, which polls /api/assets/au
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any, Final
 
 from django.contrib import messages
@@ -15,16 +16,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from tracking.assets.audit_classify import result_label
 from tracking.assets.audit_exceptions import AuditError
 from tracking.assets.audit_selectors import asset_audit_history, audit_get, audit_items, audit_place, audits_list
 from tracking.assets.audits import audit_run_hands_free, audit_start_handheld
 from tracking.assets.charts import LABELS, utilization_chart_png
 from tracking.assets.forms_audits import AuditStartForm, UtilizationForm
-from tracking.assets.reports import RESULT_TITLES, audit_report_csv, audit_report_pdf, utilization_report_csv
+from tracking.assets.reports import (
+    audit_report_csv,
+    audit_report_pdf,
+    is_sweep,
+    result_titles,
+    seen_headings,
+    utilization_report_csv,
+)
 from tracking.assets.reports import utilization_report_pdf as utilization_pdf_build
 from tracking.assets.utilization import STATES
-from tracking.assets.utilization_data import Utilization, utilization_compute, utilization_period
-from tracking.models import Asset, Audit
+from tracking.assets.utilization_data import DEFAULT_DAYS, Utilization, utilization_compute, utilization_period
+from tracking.models import Asset, Audit, AuditItem
 
 VIEW: Final = "tracking.view_audit"
 START: Final = "tracking.add_audit"
@@ -68,10 +77,13 @@ def audit_page(request: HttpRequest, audit_id: int) -> HttpResponse:
     groups: dict[str, list[Any]] = defaultdict(list)
     for item in audit_items(audit.pk):
         groups[item.result].append(item)
-    sections = [(result, title, groups[result]) for result, title in RESULT_TITLES.items()]
-    live = audit.kind == Audit.Kind.HANDHELD and audit.state == Audit.State.RUNNING
+    sweep = is_sweep(audit)
+    sections = [(result, title, groups[result], *seen_headings(result, sweep=sweep))
+                for result, title in result_titles(sweep=sweep).items()]
+    live = sweep and audit.state == Audit.State.RUNNING
     return render(request, "assets/audits/audit_detail.html", {
-        "audit": audit, "place": audit_place(audit), "sections": sections, "live": live,
+        "audit": audit, "place": audit_place(audit), "sections": sections, "live": live, "sweep": sweep,
+        "not_seen_label": result_label(AuditItem.Result.NOT_SEEN, sweep=sweep),
         "counts": (audit.summary or {}).get("counts") or {}, "can_run": request.user.has_perm(RUN),
         "config": {"progress": reverse("api_asset_audit_progress", args=[audit.pk]),
                    "reads": reverse("api_asset_audit_reads", args=[audit.pk]),
@@ -110,11 +122,14 @@ def asset_history(request: HttpRequest, asset_id: int) -> HttpResponse:
 
 
 def _utilization(request: HttpRequest) -> tuple[UtilizationForm, Utilization | None, str]:
-    form = UtilizationForm(request.GET or None)
+    today = timezone.now().date()
+    first, after = utilization_period(start=None, end=None, today=today)
+    form = UtilizationForm(request.GET or None,  # an empty form shows the default period's days
+                           initial={"start": first.date(), "end": (after - timedelta(days=1)).date()})
     if request.GET and not form.is_valid():
         return form, None, ""
     data = form.cleaned_data if request.GET else {}
-    start, end = utilization_period(start=data.get("start"), end=data.get("end"), today=timezone.now().date())
+    start, end = utilization_period(start=data.get("start"), end=data.get("end"), today=today)
     department = data.get("department")
     try:
         result = utilization_compute(start=start, end=end, missing_after_h=data.get("missing_after_h") or 24.0,
@@ -136,9 +151,10 @@ def utilization_page(request: HttpRequest) -> HttpResponse:
                              ("By category and unit", result.by_category_unit)):
             tables.append((title, [(label, n, [f * 100 for f in fractions]) for label, n, fractions
                                    in zip(table.labels, table.assets, table.fractions, strict=True)]))
+    chosen = form.is_bound and form.is_valid() and bool(form.cleaned_data.get("start") or form.cleaned_data.get("end"))
     return render(request, "assets/audits/utilization.html", {
         "form": form, "result": result, "error": error, "query": query, "tables": tables,
-        "states": [LABELS[s] for s in STATES]})
+        "states": [LABELS[s] for s in STATES], "default_period": not chosen, "default_days": DEFAULT_DAYS})
 
 
 @login_required

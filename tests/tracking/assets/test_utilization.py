@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from tests.tracking.assets.audit_world import AuditWorld, audit_world_make
 from tracking.assets.utilization import STATE, STATES, group_seconds, status_seconds, unseen_intervals
-from tracking.assets.utilization_data import utilization_compute, utilization_period
+from tracking.assets.utilization_data import utilization_compute
 from tracking.models import AssetStatusChange, Tag, ZonePresence
 
 S = STATE
@@ -182,7 +182,3 @@ def test_the_api_and_page_show_utilization_with_charts(api: APIClient, client: C
     assert csv[0].startswith("category · unit,assets,in_use_h") and len(csv) == 4  # pumps, monitor, wheelchair
     assert client.get(f"/assets/utilization/report.pdf?{query}").content.startswith(b"%PDF")
 
-
-def test_the_default_period_is_the_last_thirty_whole_days() -> None:
-    start, end = utilization_period(start=None, end=None, today=datetime(2026, 12, 3, tzinfo=UTC).date())
-    assert (start, end) == (datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 12, 3, tzinfo=UTC))

@@ -23,6 +23,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from floorplans.models import Zone
+from tracking.assets.audit_classify import Result, result_label
 from tracking.assets.audit_exceptions import AuditError
 from tracking.assets.audit_selectors import audit_progress
 from tracking.assets.audits import audit_finish, audit_run_hands_free, audit_start_handheld, handheld_reads_record
@@ -144,9 +145,10 @@ class Command(BaseCommand):
 
     def _report(self, audit: Audit, *, csv_path: Path | None, pdf_path: Path | None) -> None:
         counts = audit.summary.get("counts", {})
+        not_seen = result_label(Result.NOT_SEEN, sweep=audit.kind == Audit.Kind.HANDHELD)
         self.stdout.write(
             f"audit {audit.pk}: {audit.summary.get('expected', 0)} expected: {counts.get('found', 0)} found, "
-            f"{counts.get('misplaced', 0)} misplaced, {counts.get('not_seen', 0)} not seen here lately, "
+            f"{counts.get('misplaced', 0)} misplaced, {counts.get('not_seen', 0)} {not_seen}, "
             f"{counts.get('missing', 0)} missing; {counts.get('unexpected', 0)} of elsewhere found here; "
             f"PM due {counts.get('pm_due', 0)}, overdue {counts.get('pm_overdue', 0)}")
         try:
