@@ -42,9 +42,17 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
 @admin.register(DoorController)
 class DoorControllerAdmin(admin.ModelAdmin[DoorController]):
-    list_display = ["code", "name", "kind", "floor", "online", "locked", "door_open", "forced", "held", "state_at"]
+    list_display = ["code", "name", "kind", "floor", "held_open_s", "online", "locked", "door_open", "forced", "held",
+                    "state_at"]
     list_filter = ["kind", "floor", "online", "locked"]
     search_fields = ["code", "name", "topic"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "kind", "floor", "topic"]}),
+        ("Times", {"fields": ["egress_delay_s", "egress_push_s", "held_open_s"],
+                   "description": "Set the same times in the controller itself; the emulator takes them from here."}),
+        ("Last reported state", {"fields": ["online", "locked", "door_open", "forced", "held_open", "held", "egress",
+                                            "egress_release_at", "state_at"]}),
+    ]
     readonly_fields = ["online", "locked", "door_open", "forced", "held_open", "held", "egress", "egress_release_at",
                        "state_at"]
 

@@ -87,13 +87,13 @@ class Pagination(LimitOffsetPagination):
 @contextmanager
 def refusals() -> Iterator[None]:
     """A service's SecurityRefused becomes a 409 with its sentence; a door command the controller does not
-    take a 400."""
+    take (DoorCommandRefused, one of the SecurityRefused family, so it is caught first) a 400 on "command"."""
     try:
         yield
-    except SecurityRefused as error:
-        raise Conflict(str(error)) from None
     except DoorCommandRefused as error:  # a command this kind of controller does not take
         raise serializers.ValidationError({"command": str(error)}) from None
+    except SecurityRefused as error:
+        raise Conflict(str(error)) from None
 
 
 def _user(request: Request) -> User:

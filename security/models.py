@@ -5,13 +5,17 @@ who looked at an infant's location."""
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from floorplans.models import Building, Floor, Zone
 from tracking.models import Tag, TrackedObject
+
+HELD_OPEN_MIN_S: Final = 5.0  # shorter: people walking through slowly (a bed, a wheelchair) would trip it
+HELD_OPEN_MAX_S: Final = 600.0  # longer: a propped exit would go unnoticed for more than ten minutes
 
 
 class DoorController(models.Model):
@@ -19,6 +23,7 @@ class DoorController(models.Model):
 
     `code` is what floorplans.Door.lock_controller names; one controller may serve several doors (a pair
     of leaves, a lift lobby). The state fields mirror the controller's last retained state message.
+    `held_open_s` is how long a locked door may stand open before the controller reports it held open.
     """
 
     class Kind(models.TextChoices):
@@ -38,6 +43,10 @@ class DoorController(models.Model):
     topic = models.CharField(max_length=200, help_text="MQTT base topic; commands go to <topic>/cmd")
     egress_delay_s = models.FloatField(default=15.0, help_text="delayed egress: release this long after a push")
     egress_push_s = models.FloatField(default=1.0, help_text="how long a push must last to start the delay (<= 3 s)")
+    held_open_s = models.FloatField(
+        default=30.0, validators=[MinValueValidator(HELD_OPEN_MIN_S), MaxValueValidator(HELD_OPEN_MAX_S)],
+        help_text=f"a locked door open longer than this is held open ({HELD_OPEN_MIN_S:g} to {HELD_OPEN_MAX_S:g} s)",
+    )
     # last reported state
     online = models.BooleanField(default=False)
     locked = models.BooleanField(default=False)
@@ -51,6 +60,13 @@ class DoorController(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(held_open_s__gte=HELD_OPEN_MIN_S, held_open_s__lte=HELD_OPEN_MAX_S),
+                name="doorcontroller_held_open_5_to_600_s",
+                violation_error_message=f"The held-open time must be {HELD_OPEN_MIN_S:g} to {HELD_OPEN_MAX_S:g} s.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

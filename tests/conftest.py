@@ -26,6 +26,7 @@ LoadFixture = Callable[[str], Any]
 # the data migrations ship (module, seeding function): escalation policies, asset status rules and forbidden zones
 SHIPPED_DATA = (("alerts.migrations.0002_default_policies", "add_defaults"),
                 ("security.migrations.0002_policies", "add_policies"),
+                ("security.migrations.0004_egress_release_policy", "add_policy"),
                 ("tracking.migrations.0009_asset_rule_defaults", "add_defaults"))
 
 

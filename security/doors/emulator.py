@@ -53,6 +53,11 @@ class ControllerSpec:
     held_open_s: float = 30.0
     locked: bool = False  # how it starts
 
+    def egress_settings(self) -> EgressSettings:
+        """The state machine's times (ValueError if the fire code does not allow them)."""
+        return EgressSettings(egress_delay_s=self.egress_delay_s, egress_push_s=self.egress_push_s,
+                              held_open_s=self.held_open_s)
+
 
 class DoorControllerEmulator:
     """One controller. Thread-safe: commands arrive on paho's thread, timers run on the emulator's own."""
@@ -60,10 +65,8 @@ class DoorControllerEmulator:
     def __init__(self, spec: ControllerSpec, *, host: str = "127.0.0.1", port: int = 1883,
                  heartbeat_s: float = HEARTBEAT_S, clock: Callable[[], float] = time.time) -> None:
         self.spec, self.host, self.port, self.heartbeat_s, self._clock = spec, host, port, heartbeat_s, clock
-        settings = EgressSettings(egress_delay_s=spec.egress_delay_s, egress_push_s=spec.egress_push_s,
-                                  held_open_s=spec.held_open_s)
         self._lock = threading.RLock()
-        self.machine = DoorMachine(spec.kind, settings, now_s=clock())
+        self.machine = DoorMachine(spec.kind, spec.egress_settings(), now_s=clock())
         self.machine.state = Snapshot(locked=spec.locked and spec.kind != "elevator")
         self.last_ack: str | None = None
         self.commands = self.refused = self.garbage = self.states_published = 0

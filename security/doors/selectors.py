@@ -1,5 +1,6 @@
 """Reads about door controllers: which ones guard a floor's exits or hold its elevators, the doors each
-serves, and the rows the floor maps show (the "doors" message and GET /api/security/doors/?floor=<id>)."""
+serves, the rows the floor maps show (the "doors" message and GET /api/security/doors/?floor=<id>), and
+what an emulated controller needs of its row."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from floorplans.models import Door
+from security.doors.emulator import ControllerSpec
 from security.doors.protocol import default_topic, iso_z
 from security.models import DoorController
 
@@ -23,6 +25,14 @@ def controller_get(*, code: str) -> DoorController | None:
 def controller_topic(controller: DoorController) -> str:
     """The controller's MQTT base topic (its own, else hospital_iot/doors/<code>)."""
     return controller.topic.strip().rstrip("/") or default_topic(controller.code)
+
+
+def controller_spec(controller: DoorController) -> ControllerSpec:
+    """What an emulated controller (or a bridge running egress.py) needs of the row: kind, topic, how it
+    starts, and its egress and held-open times."""
+    return ControllerSpec(code=controller.code, kind=controller.kind, topic=controller_topic(controller),
+                          egress_delay_s=controller.egress_delay_s, egress_push_s=controller.egress_push_s,
+                          held_open_s=controller.held_open_s, locked=controller.locked)
 
 
 def _doors(*, floor_id: int | None, building_id: int) -> QuerySet[Door]:

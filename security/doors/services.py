@@ -7,7 +7,9 @@ carries its id (the listener asks again for a while if the row was not committed
 
 Conditions follow the controller's reported flags (the retained state is the truth; an event only says
 it sooner): forced false -> true raises `security.door_forced` (HIGH) and calls door_forced_listeners,
-true -> false marks it cleared (someone still has to resolve it); held_open raises
+true -> false marks it cleared (someone still has to resolve it); egress becoming "released" raises
+`security.door_egress_released` (HIGH: a protected exit unlocked by a sustained push), marked cleared
+when staff reset (or unlock) the door and resolved by a person; held_open raises
 `security.door_held_open` (WARNING), resolved when the door closes; silence for 3 heartbeats raises
 `security.door_offline` (WARNING), resolved by the next state. All are for the "security" audience,
 subject "door" <controller code>, key `security.<kind>:<controller code>`. Any change is broadcast to the
@@ -35,7 +37,15 @@ from django.utils import timezone
 from alerts.audiences import SECURITY
 from alerts.models import Alert
 from alerts.services import alert_condition_clear, alert_raise
-from security.doors.egress import CLOSED, DOOR_COMMANDS, ELEVATOR_COMMANDS, FORCED, HELD_OPEN
+from security.doors.egress import (
+    CLOSED,
+    DOOR_COMMANDS,
+    EGRESS_PUSH,
+    EGRESS_RELEASED,
+    ELEVATOR_COMMANDS,
+    FORCED,
+    HELD_OPEN,
+)
 from security.doors.port import door_port
 from security.doors.protocol import HEARTBEAT_S, Command, DoorEvent, DoorState
 from security.doors.selectors import (
@@ -47,6 +57,7 @@ from security.doors.selectors import (
     elevator_controllers,
     exit_controllers,
 )
+from security.exceptions import SecurityRefused
 from security.models import CodePink, DoorCommand, DoorController
 from tracking.pipeline.frames import floor_group
 
@@ -54,22 +65,24 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 __all__ = [
-    "DOOR_FORCED", "DOOR_HELD_OPEN", "DOOR_OFFLINE", "DoorCommandRefused", "UnknownController", "door_command",
-    "door_command_ack", "door_event_apply", "door_forced_listeners", "door_state_apply", "doors_offline_check",
-    "doors_register_periodic", "elevator_controllers", "exit_controllers",
+    "DOOR_EGRESS_RELEASED", "DOOR_FORCED", "DOOR_HELD_OPEN", "DOOR_OFFLINE", "DoorCommandRefused", "UnknownController",
+    "door_command", "door_command_ack", "door_event_apply", "door_forced_listeners", "door_state_apply",
+    "doors_offline_check", "doors_register_periodic", "elevator_controllers", "exit_controllers",
 ]
 
 logger = logging.getLogger(__name__)
 
 DOOR_FORCED, DOOR_HELD_OPEN, DOOR_OFFLINE = "security.door_forced", "security.door_held_open", "security.door_offline"
+DOOR_EGRESS_RELEASED = "security.door_egress_released"
 DOORS_MESSAGE_EVENT = "floor.frame"  # the floor consumer relays the text of these unchanged
 OFFLINE_CHECK_EVERY_S = 5.0
 
 door_forced_listeners: list[Callable[[DoorController, datetime], None]] = []
 
 
-class DoorCommandRefused(ValueError):
-    """A command this controller cannot take, or no such controller; the message says which."""
+class DoorCommandRefused(SecurityRefused):
+    """A command this controller cannot take, or no such controller; the message says which. One of the
+    SecurityRefused family; the API answers it with a 400 on "command" (security.apis.refusals)."""
 
 
 class UnknownController(LookupError):
@@ -171,8 +184,8 @@ def _state_apply(code: str, state: DoorState, *, heard_at: datetime, now: dateti
 
 
 def door_event_apply(*, code: str, event: DoorEvent, at: datetime | None = None) -> DoorController:
-    """An event message from controller `code`: forced / held_open / closed change the row (and the
-    conditions) at once, ahead of the state that follows; egress_push / egress_released are logged."""
+    """An event message from controller `code`: forced / held_open / closed / egress_released change the
+    row (and the conditions) at once, ahead of the state that follows; egress_push is logged."""
     now = at or timezone.now()
     controller, forced_began = _event_apply(code, event, at=min(event.at, now))
     _tell_forced(controller, forced_began)
@@ -189,10 +202,12 @@ def _event_apply(code: str, event: DoorEvent, *, at: datetime) -> tuple[DoorCont
         controller.held_open = controller.door_open = True
     elif event.event == CLOSED:
         controller.door_open = controller.forced = controller.held_open = False
-    else:
+    elif event.event == EGRESS_RELEASED:
+        controller.egress = DoorController.Egress.RELEASED
+    if event.event in (EGRESS_PUSH, EGRESS_RELEASED):
         logger.info("door %s: %s at %s", code, event.event, event.at.isoformat())
     if _Flags.of(controller) != before:
-        controller.save(update_fields=["door_open", "forced", "held_open"])
+        controller.save(update_fields=["door_open", "forced", "held_open", "egress"])
     return controller, _conditions(controller, before, at=at)
 
 
@@ -213,6 +228,13 @@ def _conditions(controller: DoorController, before: _Flags, *, at: datetime) -> 
                "opened while locked, without a delayed-egress release")
     elif before.forced and not after.forced:
         alert_condition_clear(key=door_key(DOOR_FORCED, controller.code), note="door closed or reset", at=at)
+    released = DoorController.Egress.RELEASED
+    if after.egress == released and before.egress != released:
+        _raise(controller, DOOR_EGRESS_RELEASED, Alert.Severity.HIGH, at, "Exit released by delayed egress",
+               "unlocked after a sustained push on its exit device and stays unlocked until staff reset it")
+    elif before.egress == released and after.egress != released:
+        alert_condition_clear(key=door_key(DOOR_EGRESS_RELEASED, controller.code), note="door reset or unlocked",
+                              at=at)
     if after.held_open and not before.held_open:
         _raise(controller, DOOR_HELD_OPEN, Alert.Severity.WARNING, at, "Door held open",
                "has been standing open while locked")

@@ -70,6 +70,15 @@ def test_it_refuses_a_command_the_controller_does_not_take(
     assert not DoorCommand.objects.exists()
 
 
+def test_a_refused_door_command_keeps_its_400_and_its_sentence(
+        api: APIClient, security_officer: User, nursery: Nursery) -> None:
+    """DoorCommandRefused is a SecurityRefused (a 409 elsewhere): the door command still answers 400."""
+    api.force_authenticate(security_officer)
+    response = api.post("/api/security/doors/maglock-3N/command/", {"command": "hold"}, format="json")
+    assert (response.status_code, response.json()) == (
+        400, {"command": "maglock-3N is a maglock controller: it takes lock / unlock / reset, not 'hold'"})
+
+
 def test_a_nurse_may_see_doors_but_not_command_them(api: APIClient, nurse: User, nursery: Nursery) -> None:
     api.force_authenticate(nurse)
     assert api.post("/api/security/doors/maglock-3N/command/", {"command": "unlock"}, format="json").status_code == 403

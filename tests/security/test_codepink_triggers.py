@@ -93,7 +93,7 @@ def test_critical_security_alarms_reach_charge_nurses_and_administrators_within_
     "security.exit_approach", "security.exit_alarm", "security.elevator_hold", "security.tamper",
     "security.strap_loose", "security.supervision_lost", "security.outside_ward", "security.mismatch",
     "security.low_battery", "security.code_pink", "security.door_forced", "security.door_held_open",
-    "security.door_offline", "security.escort_expired",
+    "security.door_offline", "security.escort_expired", "security.door_egress_released",
 ])
 def test_every_security_alert_kind_has_its_own_policy(kind: str) -> None:
     plan = policy_for(kind=kind, severity=Alert.Severity.INFO)

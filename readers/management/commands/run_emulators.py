@@ -17,8 +17,8 @@ from readers.emulators.control import ControlListener
 from readers.emulators.scenario import STAYS_PUT, ScenarioTag
 from readers.emulators.world import EmulatedHospital, start_emulators
 from readers.models import Reader
-from security.doors.emulator import ControllerSpec, DoorControllerEmulator
-from security.doors.selectors import controller_topic
+from security.doors.emulator import DoorControllerEmulator
+from security.doors.selectors import controller_spec
 from security.models import DoorController
 from tracking.models import TrackedObject
 
@@ -57,8 +57,7 @@ def start_door_emulators() -> list[DoorControllerEmulator]:
     """An emulated controller for every DoorController row (starting as its row last said: locked or not)."""
     emulators = []
     for row in DoorController.objects.all():
-        spec = ControllerSpec(code=row.code, kind=row.kind, topic=controller_topic(row), locked=row.locked,
-                              egress_delay_s=row.egress_delay_s, egress_push_s=row.egress_push_s)
+        spec = controller_spec(row)
         try:
             emulator = DoorControllerEmulator(spec, host=settings.MQTT_HOST, port=settings.MQTT_PORT)
         except ValueError as error:  # egress times the fire code does not allow: that door is not emulated

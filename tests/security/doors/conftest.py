@@ -1,20 +1,33 @@
-"""Door test helpers: a fixed clock origin, controllers on the small test floor, and a port that records
-commands instead of sending them (the one seam: the door hardware)."""
+"""Door test helpers: a fixed clock origin, controllers on the small test floor, a port that records
+commands instead of sending them (the one seam: the door hardware), and the state message a controller
+would publish for a state machine's snapshot."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from floorplans.models import Door, Floor
+from security.doors.egress import Snapshot
 from security.doors.port import door_port_install
-from security.doors.protocol import Command
+from security.doors.protocol import Command, DoorState
 from security.models import DoorController
 
 T0 = datetime(2026, 3, 4, 10, 0, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def state_of(snapshot: Snapshot, *, at_s: float) -> DoorState:
+    """The state message for a DoorMachine snapshot, its seconds counted from T0 (as the emulator does)."""
+    release_at = at(snapshot.release_at_s) if snapshot.release_at_s is not None else None
+    return DoorState(locked=snapshot.locked, open=snapshot.open, forced=snapshot.forced, held_open=snapshot.held_open,
+                     held=snapshot.held, egress=snapshot.egress, release_at=release_at, ack=None, at=at(at_s))
 
 
 @dataclass

@@ -174,11 +174,15 @@ def test_delayed_egress_releases_after_a_sustained_push_and_not_after_a_brief_on
     assert released.egress_release_at is not None
     assert 0.4 - 0.05 <= released.egress_release_at.timestamp() - pushed <= 0.4 + 0.2  # push 0.1 s + delay 0.3 s
     assert released.locked  # still commanded locked: the release stays until staff reset it
+    alert = Alert.objects.get(key="security.door_egress_released:maglock-e2e")  # raised with the release
+    assert (alert.severity, alert.audience, alert.condition_active) == (Alert.Severity.HIGH, "security", True)
     time.sleep(0.2)
     assert row("maglock-e2e").egress == "released"
     reset = door_command(controller="maglock-e2e", command="reset", reason="checked by security")
     assert wait_for(lambda: DoorCommand.objects.get(pk=reset.pk).acked_at is not None)
     assert row("maglock-e2e").egress == "idle" and emulator.state.secure
+    alert.refresh_from_db()
+    assert (alert.state, alert.condition_active) == ("new", False)  # reset: cleared; an officer resolves it
 
 
 def test_a_door_propped_open_while_locked_raises_held_open_and_closing_resolves_it(rig: Rig) -> None:
