@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Final, TypedDict
 
-from accounts.roles import ADMINISTRATOR, BIOMED, CHARGE_NURSE, INTEGRATION, NURSE, ROLE_LABELS, SECURITY
+from accounts.roles import (
+    ADMINISTRATOR,
+    BIOMED,
+    CHARGE_NURSE,
+    INTEGRATION,
+    NURSE,
+    PHARMACIST,
+    ROLE_LABELS,
+    SECURITY,
+)
 
 
 class DemoLogin(TypedDict):
@@ -24,6 +33,7 @@ def _login(username: str, role: str, first_name: str, last_name: str) -> DemoLog
 DEMO_LOGINS: Final[list[DemoLogin]] = [
     _login("nurse", NURSE, "Nina", "Okafor"),
     _login("charge_nurse", CHARGE_NURSE, "Carla", "Mendes"),
+    _login("pharmacist", PHARMACIST, "Priya", "Raman"),
     _login("biomed", BIOMED, "Ben", "Adeyemi"),
     _login("security", SECURITY, "Sam", "Kowalski"),
     _login("admin", ADMINISTRATOR, "Alex", "Morgan"),

@@ -11,6 +11,7 @@ from typing import Final
 
 NURSE: Final = "nurse"
 CHARGE_NURSE: Final = "charge_nurse"
+PHARMACIST: Final = "pharmacist"
 BIOMED: Final = "biomedical_engineer"
 SECURITY: Final = "security_officer"
 ADMINISTRATOR: Final = "administrator"
@@ -33,6 +34,9 @@ _SEE_EQUIPMENT = ("tracking.view_parlevel", "tracking.view_assetstatuschange")
 # the ward's infusions: patients and bags (see, start/pause/stop), the ADT log is the administrator's
 _NURSE_INFUSION = ("infusion.view_patient", "infusion.view_infusionbag", "infusion.change_infusionbag",
                    "infusion.view_bagevent")
+# the pharmacy: label bags for admitted patients and send them to the ward (the pharmacy screen asks for
+# add_infusionbag for both). No change_infusionbag: that is the bedside actions (start, pause...) of the API
+_PHARMACY = ("infusion.view_patient", "infusion.view_infusionbag", "infusion.add_infusionbag")
 # infant protection on the maternity ward: see the protected infants, their mothers and tags, enrol a newly
 # strapped infant, check a mother-infant pairing, call a Code Pink (anyone may; security resolves it)
 _NURSE_INFANTS = ("security.view_infant", "security.add_infant", "security.view_mother", "security.add_mother",
@@ -59,6 +63,7 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     + _ANSWER_ALERTS
     + _CHARGE_INFANTS
     + _SEE_EQUIPMENT,
+    PHARMACIST: _PHARMACY,
     BIOMED: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_KEEP_EQUIPMENT, *_ANSWER_ALERTS),
     SECURITY: (*_SEE_FLOORS, "readers.view_*", *_SEE_TRACKING, *_SEE_PAST, *_ANSWER_ALERTS, *_SECURITY_ALL),
     ADMINISTRATOR: (
@@ -81,6 +86,7 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
 ROLE_LABELS: Final[dict[str, str]] = {
     NURSE: "Nurse",
     CHARGE_NURSE: "Charge nurse",
+    PHARMACIST: "Pharmacist",
     BIOMED: "Biomedical engineer",
     SECURITY: "Security officer",
     ADMINISTRATOR: "Administrator",

@@ -144,7 +144,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # the demo's login page lists the demo accounts (set by `make run`; never in production)
 SHOW_DEMO_LOGINS = _env_bool("HOSPITAL_IOT_SHOW_DEMO_LOGINS", False)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "landing"  # the first page the user's role opens (accounts.views.landing)
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"

@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from accounts.views import LoginView
+from accounts.views import LoginView, landing
 from floorplans.apis import BuildingViewSet, DoorViewSet, FloorViewSet, SiteViewSet, ZoneViewSet
 from hospital_iot.views import health, healthz, metrics
 from readers.apis import IngestApi, ReaderViewSet
@@ -33,6 +33,7 @@ urlpatterns = [
     path("assets/", include("tracking.assets.urls_audits")),
     path("readers/", reader_list, name="reader_list"),
     path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/landing/", landing, name="landing"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),

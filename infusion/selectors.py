@@ -1,10 +1,11 @@
 """Reads for infusion bags: lists, one bag with its progress and open alarms, the custody timeline, the ward
-board (beds as a grid), a scanned tag's bag, and which wards a user may see."""
+board (beds as a grid), a scanned tag's bag, which wards a user may see, and the pharmacy's queue."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
@@ -16,6 +17,7 @@ from floorplans.models import Zone
 from infusion.models import BagEvent, InfusionBag, Patient
 from infusion.progress import Progress, Segment, progress
 from tracking.access import floor_ids_visible
+from tracking.models import CurrentLocation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -170,3 +172,91 @@ def patients_list(*, user: AnyUser, ward_id: int | None = None, admitted: bool =
     if admitted:
         patients = patients.filter(discharged_at__isnull=True)
     return patients.order_by("family_name", "given_name", "pk")
+
+
+# ---- the pharmacy (hospital-wide: it labels and dispenses for every ward) ----
+
+PHARMACY_DISPENSED_WINDOW = timedelta(hours=24)  # the queue shows bags dispensed this recently
+
+
+@dataclass(frozen=True, slots=True)
+class PharmacyBag:
+    """A bag as the pharmacy queue shows it: the bag (patient, bed and ward loaded), its tag, when it left the
+    pharmacy, and where the RTLS places its tag now (`seen_at` None: never seen)."""
+
+    bag: InfusionBag
+    tag_id: str
+    expired: bool
+    dispensed_at: datetime | None = None
+    zone_name: str = ""  # "" when the last fix is in no zone
+    floor_name: str = ""
+    seen_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PharmacyQueue:
+    waiting: list[PharmacyBag]  # registered, not dispensed yet: oldest first
+    dispensed: list[PharmacyBag]  # dispensed within PHARMACY_DISPENSED_WINDOW: latest first
+    generated_at: datetime
+
+
+def patients_admitted() -> QuerySet[Patient]:
+    """Every patient in a bed now, with bed and ward, by name."""
+    return (Patient.objects.filter(discharged_at__isnull=True, bed__isnull=False).select_related("bed", "ward")
+            .order_by("family_name", "given_name", "pk"))
+
+
+def patients_matching(*, text: str, limit: int = 10) -> list[Patient]:
+    """The patients a pharmacist means by `text`: the one whose MRN it is exactly (admitted or not: the
+    service judges that), else the admitted patients whose names (or MRN, any case) hold every word typed."""
+    text = text.strip()
+    if not text:
+        return []
+    exact = Patient.objects.filter(mrn=text).select_related("bed", "ward").first()
+    if exact is not None:
+        return [exact]
+    patients = patients_admitted()
+    for word in text.replace(",", " ").split():
+        patients = patients.filter(Q(family_name__icontains=word) | Q(given_name__icontains=word)
+                                   | Q(mrn__iexact=word))
+    return list(patients[:limit])
+
+
+def pharmacy_bag_get(*, bag_id: int) -> InfusionBag:
+    """One bag with its patient, bed, ward and tag (InfusionBag.DoesNotExist if none)."""
+    return InfusionBag.objects.select_related("patient__bed", "patient__ward", "ward", "tracked_object__tag").get(
+        pk=bag_id)
+
+
+def bag_registered_event(*, bag: InfusionBag) -> BagEvent | None:
+    """The pharmacy's registration of the bag (who labelled it, when)."""
+    return bag.events.filter(action=BagEvent.Action.REGISTERED).select_related("user").order_by("at", "pk").first()
+
+
+def pharmacy_queue(*, now: datetime | None = None) -> PharmacyQueue:
+    """Bags waiting to be dispensed, and bags dispensed in the last 24 h with where their tag is now.
+    Four queries whatever the number of bags."""
+    now = now or timezone.now()
+    bags = InfusionBag.objects.select_related("patient__bed", "patient__ward", "ward", "tracked_object__tag")
+    waiting = list(bags.filter(status=InfusionBag.Status.REGISTERED).order_by("created_at", "pk"))
+    dispensed_at = dict(BagEvent.objects.filter(action=BagEvent.Action.DISPENSED,
+                                                at__gte=now - PHARMACY_DISPENSED_WINDOW)
+                        .order_by("at").values_list("bag_id", "at"))  # the last dispense of a bag wins
+    dispensed = sorted(bags.filter(pk__in=list(dispensed_at)), key=lambda b: (dispensed_at[b.pk], b.pk),
+                       reverse=True)
+    tag_pks = [b.tracked_object.tag_id for b in dispensed if b.tracked_object.tag_id is not None]
+    locations = {loc.tag_id: loc for loc in CurrentLocation.objects.filter(tag__in=tag_pks)
+                 .select_related("zone", "floor")}
+
+    def row(bag: InfusionBag) -> PharmacyBag:
+        tag = bag.tracked_object.tag
+        where = locations.get(tag.pk) if tag is not None and bag.pk in dispensed_at else None
+        return PharmacyBag(
+            bag=bag, tag_id=tag.tag_id if tag is not None else "", expired=bag.expires_at <= now,
+            dispensed_at=dispensed_at.get(bag.pk),
+            zone_name=(where.zone.name or where.zone.code) if where is not None and where.zone is not None else "",
+            floor_name=where.floor.name if where is not None else "",
+            seen_at=where.seen_at if where is not None else None)
+
+    return PharmacyQueue(waiting=[row(b) for b in waiting], dispensed=[row(b) for b in dispensed],
+                         generated_at=now)

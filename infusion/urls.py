@@ -1,4 +1,4 @@
-"""Infusion pages: the ward infusion board, bag timelines, admit/transfer/discharge."""
+"""Infusion pages: the ward infusion board, bag timelines, admit/transfer/discharge, the pharmacy."""
 
 from __future__ import annotations
 
@@ -13,4 +13,9 @@ urlpatterns = [
     path("infusion/wards/<int:ward_id>/transfer/", views.patient_transfer, name="infusion_patient_transfer"),
     path("infusion/wards/<int:ward_id>/discharge/", views.patient_discharge, name="infusion_patient_discharge"),
     path("infusion/bags/<int:bag_id>/", views.bag_detail, name="infusion_bag_page"),
+    path("infusion/pharmacy/", views.pharmacy, name="infusion_pharmacy"),
+    path("infusion/pharmacy/queue/", views.pharmacy_queue_rows, name="infusion_pharmacy_queue"),
+    path("infusion/pharmacy/bags/", views.pharmacy_label, name="infusion_pharmacy_label"),
+    path("infusion/pharmacy/dispense/", views.pharmacy_dispense, name="infusion_pharmacy_dispense"),
+    path("infusion/pharmacy/bags/<int:bag_id>/label/", views.pharmacy_bag_label, name="infusion_pharmacy_bag_label"),
 ]

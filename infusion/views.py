@@ -1,5 +1,5 @@
 """Nurses' pages: the ward chooser, the ward infusion board, a bag's custody timeline, and the charge
-nurse's manual admit / transfer / discharge.
+nurse's manual admit / transfer / discharge. The pharmacy's page: label bags, dispense them, print labels.
 
 The board and the bag page are drawn by static/infusion/*.js from the REST API (docs/infusion.md) and the
 alert stream (ws/alerts/, static/alerts/alert_feed.js); these views check who may open what and hand the
@@ -26,11 +26,19 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from floorplans.models import Zone
-from infusion import services
-from infusion.exceptions import BedNotFound, BedOccupied, PatientNotAdmitted, PatientNotFound
-from infusion.forms import AdmitForm, DischargeForm, TransferForm
+from infusion import bags, services
+from infusion.exceptions import BagError, BedNotFound, BedOccupied, PatientNotAdmitted, PatientNotFound
+from infusion.forms import AdmitForm, BagLabelForm, DischargeForm, TransferForm
 from infusion.models import InfusionBag
-from infusion.selectors import ANY_WARD_PERMISSION, bag_get, wards_visible
+from infusion.selectors import (
+    ANY_WARD_PERMISSION,
+    bag_get,
+    bag_registered_event,
+    patients_admitted,
+    pharmacy_bag_get,
+    pharmacy_queue,
+    wards_visible,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -244,3 +252,107 @@ def bag_detail(request: HttpRequest, bag_id: int) -> HttpResponse:
     context = {"bag": bag, "tag_id": tag.tag_id if tag is not None else "", "config": config,
                "fhir_url": URLS["fhir"].format(bag=bag.pk)}
     return render(request, "infusion/bag_detail.html", context)
+
+
+# ---- the pharmacy: label bags, dispense them, print their labels (hospital-wide, every ward) ----
+
+PHARMACY_PERMISSION: Final = "infusion.add_infusionbag"  # the pharmacy's: label a bag, and dispense it
+PHARMACY_POLL_EVERY_S: Final = 5  # the queue re-reads its rows this often
+
+
+def _pharmacist(request: HttpRequest) -> User:
+    if not isinstance(request.user, User):  # login_required has let only a real user through
+        raise PermissionDenied("log in first")
+    return request.user
+
+
+def _pharmacy_page(request: HttpRequest, *, form: BagLabelForm | None = None, status: int = 200) -> HttpResponse:
+    """The page; `form` is a posted label form that was refused (shown with its errors and what was typed)."""
+    config = {"urls": {"queue": reverse("infusion_pharmacy_queue"), "login": reverse("login")},
+              "poll_every_s": PHARMACY_POLL_EVERY_S, "stale_after_s": 4 * PHARMACY_POLL_EVERY_S}
+    context = {"form": form or BagLabelForm(), "patients": patients_admitted(), "queue": pharmacy_queue(),
+               "labelled": _labelled(request), "config": config}
+    return render(request, "infusion/pharmacy.html", context, status=status)
+
+
+def _labelled(request: HttpRequest) -> InfusionBag | None:
+    """The bag just labelled (?labelled=<id>): the page puts its label one click away."""
+    bag_id = request.GET.get("labelled", "")
+    try:
+        return pharmacy_bag_get(bag_id=int(bag_id)) if bag_id.isdigit() else None
+    except InfusionBag.DoesNotExist:
+        return None
+
+
+@login_required
+@permission_required(PHARMACY_PERMISSION, raise_exception=True)
+def pharmacy(request: HttpRequest) -> HttpResponse:
+    return _pharmacy_page(request)
+
+
+@login_required
+@permission_required(PHARMACY_PERMISSION, raise_exception=True)
+def pharmacy_queue_rows(request: HttpRequest) -> HttpResponse:
+    """The queue alone, for the page to re-read every few seconds."""
+    return render(request, "infusion/_pharmacy_queue.html", {"queue": pharmacy_queue()})
+
+
+@login_required
+@require_POST
+@permission_required(PHARMACY_PERMISSION, raise_exception=True)
+def pharmacy_label(request: HttpRequest) -> HttpResponse:
+    """Label (register) a bag; a refusal is shown next to the field it is about."""
+    form = BagLabelForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            bag = bags.bag_register(
+                tag_id=data["tag_id"], patient_mrn=data["patient"], drug=data["drug"],
+                concentration=data["concentration"], volume_ml=data["volume_ml"],
+                ordered_rate_ml_h=data["ordered_rate_ml_h"], lot=data["lot"], expires_at=data["expires_at"],
+                user=_pharmacist(request))
+        except BagError as error:
+            form.add_refusal(error)
+        else:
+            logger.info("%s labelled bag %s (tag %s) for %s", request.user, bag.pk, data["tag_id"], data["patient"])
+            return redirect(f"{reverse('infusion_pharmacy')}?labelled={bag.pk}")
+    return _pharmacy_page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+@permission_required(PHARMACY_PERMISSION, raise_exception=True)
+def pharmacy_dispense(request: HttpRequest) -> HttpResponse:
+    """Dispense one bag (the row's button: `one`) or every ticked one (`bag`). Each is its own transaction:
+    a bag refused (expired, already dispensed) is named with the reason and does not hold the others back."""
+    raw = [request.POST["one"]] if request.POST.get("one") else request.POST.getlist("bag")
+    bag_ids = sorted({int(value) for value in raw if value.strip().isdigit()})
+    if not bag_ids:
+        messages.error(request, "Tick the bags to dispense first.")
+        return redirect("infusion_pharmacy")
+    user, sent = _pharmacist(request), []
+    for bag_id in bag_ids:
+        try:
+            bag = bags.bag_dispense(bag_id=bag_id, user=user)
+        except (BagError, InfusionBag.DoesNotExist) as error:
+            messages.error(request, f"Bag {bag_id} was not dispensed: {error}")
+        else:
+            sent.append(f"bag {bag.pk} ({bag.drug} for {bag.patient.family_name}, {bag.patient.given_name})")
+    if sent:
+        logger.info("%s dispensed %s", request.user, ", ".join(sent))
+        messages.success(request, f"Dispensed {', '.join(sent)}.")
+    return redirect("infusion_pharmacy")
+
+
+@login_required
+@permission_required(PHARMACY_PERMISSION, raise_exception=True)
+def pharmacy_bag_label(request: HttpRequest, bag_id: int) -> HttpResponse:
+    """A bag's printable label."""
+    try:
+        bag = pharmacy_bag_get(bag_id=bag_id)
+    except InfusionBag.DoesNotExist:
+        raise Http404(f"no bag {bag_id}") from None
+    tag = bag.tracked_object.tag
+    context = {"bag": bag, "tag_id": tag.tag_id if tag is not None else "", "ward": bag.ward or bag.patient.ward,
+               "registered": bag_registered_event(bag=bag)}
+    return render(request, "infusion/pharmacy_label.html", context)
