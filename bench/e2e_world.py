@@ -13,6 +13,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 
+from bench.e2e_load import PATH_LOSS_EXPONENT, TX_1M_DBM
 from floorplans.models import Floor, Zone
 from readers.models import Reader
 from tracking.models import Tag, TrackedObject
@@ -36,7 +37,10 @@ def bench_world(*, tags: int, topic: str, seed: int) -> dict[str, Any]:
         for n, reader in enumerate(Reader.objects.filter(floor=floor, kind=Reader.Kind.BLE_GATEWAY).order_by("code")):
             reader.protocol, reader.topic = "ble_minew", topic
             reader.hardware_id = _mac(0xBE00 + floor.pk % 256, n)
-            reader.save(update_fields=["protocol", "topic", "hardware_id"])
+            # the load's radio is free space (no walls): calibrated to its law, not the demo building's survey
+            reader.calibration = {"rssi_at_1m_dbm": TX_1M_DBM, "path_loss_exponent": PATH_LOSS_EXPONENT,
+                                  "rssi_offset_db": 0.0}
+            reader.save(update_fields=["protocol", "topic", "hardware_id", "calibration"])
             gateways.append({"mac": reader.hardware_id,
                              "xyz_m": [reader.position.x, reader.position.y, reader.height_m]})
         if gateways:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from readers.adapters.backoff import Backoff
@@ -78,6 +78,7 @@ class Supervisor:
         while not self._stopping.is_set():
             try:
                 adapter = spec.adapter(spec.settings, drops=self.drops)  # may refuse its settings
+                adapter.alive = self._alive
                 with self._lock:
                     self._running[spec.settings.code] = adapter
                 if self._stopping.is_set():
@@ -102,6 +103,10 @@ class Supervisor:
             delay_s = backoff.next_delay_s()
             logger.warning("reader %s: %s; restarting in %.1f s", spec.settings.code, problem, delay_s)
             self._stopping.wait(delay_s)
+
+    def _alive(self, reader_ids: Collection[str]) -> None:
+        """An adapter heard from these readers without a read (a BLE gateway's idle upload): they are up."""
+        self.health.alive(reader_ids, at=utc_now())
 
     def _deliver(self, batch: list[TagRead]) -> None:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -34,6 +34,13 @@ class ReaderSettings:
     options: Mapping[str, Any] = field(default_factory=dict)  # protocol-specific (tx power, report every N ...)
 
 
+Alive = Callable[[Collection[str]], None]  # reader ids that showed they are up without delivering a read
+
+
+def _nobody_listens(_reader_ids: Collection[str]) -> None:
+    pass
+
+
 class ReaderAdapter(ABC):
     """Connects to one reader and yields batches of TagReads until stopped.
 
@@ -54,8 +61,11 @@ class ReaderAdapter(ABC):
         self.stopping = threading.Event()
         # set while the adapter holds a working link to its reader (an LLRP reader inventorying, a serial
         # port open): the reader is online even when no tag is in its field. Adapters that share an MQTT
-        # connection among gateways leave it unset; a gateway shows it is alive by its reads.
+        # connection among gateways leave it unset; a gateway shows it is alive by its reads, or, when it
+        # heard no tag, by its idle upload or telemetry, which the adapter passes to `alive`.
         self.connected = threading.Event()
+        # told the readers heard from without a read; the supervisor sets it to reader health's `alive`
+        self.alive: Alive = _nobody_listens
 
     @abstractmethod
     def batches(self) -> Iterator[list[TagRead]]:

@@ -5,6 +5,11 @@
 
 The gateway is the room (last topic level). The tag is `mac`; when a device has no `mac` field its
 device-id level is used if it is a MAC. No timestamp: the receive time is the sighting time.
+
+Every node also publishes its telemetry every 15 s, whether or not it hears a tag, on
+`espresense/rooms/<room>/telemetry` (`{"ip": ..., "uptime": ..., "rssi": ..., "freeHeap": ...}`): the adapter
+subscribes to it beside the devices topic, and a node's telemetry adds its reader id to `heard` (the node
+is up; no read, no drop). Its body is not read. Other room topics (status, settings) are `unknown_format`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from readers.reads import TagRead, Tech
 
 PROTOCOL = "ble_espresense"
 ROUTE_CACHE_SIZE = 65_536  # topics remembered: one per (device, room); 5,000 tags x 10 rooms fits
-Route = tuple[str, str]  # (reader_id of the room, device-id topic level)
+Route = tuple[str, str | None]  # (reader_id of the room, device-id topic level; None: the node's telemetry)
 # json.loads's own scanner, called directly; typeshed wants a make_scanner as its context (its TODO: a decoder)
 _scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
@@ -37,12 +42,17 @@ def parse_espresense(
     drops: DropCounter,
     now: datetime,
     source: str = "",
+    heard: set[str] | None = None,
 ) -> list[TagRead]:
-    """One ESPresense device message -> zero or one TagRead."""
+    """One ESPresense device message -> zero or one TagRead (a node's telemetry -> none; the node into `heard`)."""
     try:
         reader_id, device_id = _route(topic, gateways)
     except Drop as drop:
         drop.record(drops, source or PROTOCOL)
+        return []
+    if device_id is None:
+        if heard is not None:
+            heard.add(reader_id)
         return []
     try:
         return [_read(load_json(payload), device_id=device_id, reader_id=reader_id, now=now)]
@@ -59,6 +69,7 @@ def parse_espresense_batch(
     now: datetime,
     source: str = "",
     routes: dict[bytes, Route | Drop],
+    heard: set[str] | None = None,
 ) -> list[TagRead]:
     """Many (topic bytes, payload) messages -> the same reads and drops as `parse_espresense` on each, with
     less work per message: each topic is resolved once (kept in `routes`, bounded), and a payload that is
@@ -75,6 +86,10 @@ def parse_espresense_batch(
             route.record(drops, source or PROTOCOL)
             continue
         reader_id, device_id = route
+        if device_id is None:  # the node's telemetry: it is up
+            if heard is not None:
+                heard.add(reader_id)
+            continue
         try:
             message = _json_object(payload)
             append(_read(load_json(payload) if message is None else message, device_id=device_id,
@@ -86,9 +101,23 @@ def parse_espresense_batch(
 
 def _route(topic: str, gateways: Mapping[str, str]) -> Route:
     levels = topic.split("/")
+    if len(levels) >= 3 and levels[-3] == "rooms" and levels[-1] == "telemetry":
+        return gateway_reader(levels[-2], gateways, what="ESPresense room"), None
     if len(levels) < 3 or levels[-3] != "devices":
         raise Drop(DropReason.UNKNOWN_FORMAT, f"topic {topic[:80]!r} is not espresense/devices/<id>/<room>")
     return gateway_reader(levels[-1], gateways, what="ESPresense room"), levels[-2]
+
+
+def telemetry_topic(devices_topic: str) -> str | None:
+    """The telemetry filter of the nodes a devices subscription covers: `espresense/devices/#` ->
+    `espresense/rooms/+/telemetry`, `site/espresense/devices/+/kitchen` -> `site/espresense/rooms/kitchen/telemetry`;
+    None for a filter with no `devices` level."""
+    levels = devices_topic.split("/")
+    if "devices" not in levels:
+        return None
+    at = len(levels) - 1 - levels[::-1].index("devices")
+    room = levels[at + 2] if at + 2 < len(levels) and levels[at + 2] not in ("+", "#") else "+"
+    return "/".join([*levels[:at], "rooms", room, "telemetry"])
 
 
 def _route_of_bytes(topic: bytes, gateways: Mapping[str, str]) -> Route | Drop:
@@ -133,6 +162,14 @@ class EspresenseAdapter(BleMqttAdapter):
         super().__init__(*args, **kwargs)
         self._routes: dict[bytes, Route | Drop] = {}
 
+    def extra_topics(self) -> tuple[str, ...]:
+        telemetry = telemetry_topic(self.topic)
+        return () if telemetry is None else (telemetry,)
+
     def parse_batch(self, messages: list[Message], *, now: datetime) -> list[TagRead]:
-        return parse_espresense_batch(messages, gateways=self.gateways, drops=self.drops, now=now,
-                                      source=self.settings.code, routes=self._routes)
+        heard: set[str] = set()
+        reads = parse_espresense_batch(messages, gateways=self.gateways, drops=self.drops, now=now,
+                                       source=self.settings.code, routes=self._routes, heard=heard)
+        if heard:
+            self.alive(heard)
+        return reads

@@ -6,7 +6,8 @@
       "ibeaconTxPower":-70,"battery":0}]
 
 The gateway is the `Gateway` record's `mac`, else the first topic level that is a MAC (`gw/<mac>/...`).
-Each device record becomes one read at its own `timestamp`; a bad record costs itself only.
+Each device record becomes one read at its own `timestamp`; a bad record costs itself only. A gateway that
+heard no tag still uploads at its interval, its own record alone: no read, but the gateway is up (`heard`).
 `battery` is a percentage; frames that carry none (plain iBeacon) report 0, which we read as unknown
 (a tag with a truly empty battery does not advertise). `rawData` (hex advertisement, when the gateway is
 set to send it) is decoded for beacon ids, TLM/Minew battery and an infant/mother band's status frame
@@ -15,6 +16,7 @@ set to send it) is decoded for beacon ids, TLM/Minew battery and an infant/mothe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -35,6 +37,7 @@ from readers.adapters.ble_mqtt import (
     seen_at,
     tag_mac,
 )
+from readers.adapters.mqtt_wire import Message
 from readers.drops import DropCounter, DropReason
 from readers.reads import TagRead, TagStatus, Tech
 
@@ -49,15 +52,20 @@ def parse_minew(
     drops: DropCounter,
     now: datetime,
     source: str = "",
+    heard: set[str] | None = None,
 ) -> list[TagRead]:
-    """One Minew publish -> a TagRead per good device record."""
+    """One Minew publish -> a TagRead per good device record; the reader id of a known gateway goes into
+    `heard` (a gateway-only upload: the gateway is up, though it heard no tag)."""
     try:
         records = _records(load_json(payload))
         devices = [r for r in records if not (isinstance(r, dict) and r.get("type") == "Gateway")]
-        reader_id = gateway_reader(_gateway(records, topic), gateways, what="Minew gateway MAC", count=len(devices))
+        reader_id = gateway_reader(_gateway(records, topic), gateways, what="Minew gateway MAC",
+                                   count=max(len(devices), 1))  # an unknown gateway's idle upload: one drop
     except Drop as drop:
         drop.record(drops, source or PROTOCOL)
         return []
+    if heard is not None:
+        heard.add(reader_id)
     return collect(devices, lambda r: _read(r, reader_id=reader_id, now=now), drops=drops, reader_id=reader_id)
 
 
@@ -107,3 +115,11 @@ def _read(record: Any, *, reader_id: str, now: datetime) -> TagRead:
 class MinewAdapter(BleMqttAdapter):
     protocol = PROTOCOL
     parse = staticmethod(parse_minew)
+
+    def parse_batch(self, messages: list[Message], *, now: datetime) -> list[TagRead]:
+        """The reads of a window of uploads; every gateway that uploaded, tags or not, is told to `alive`."""
+        heard: set[str] = set()
+        reads = self.parse_each(messages, functools.partial(parse_minew, heard=heard), now=now)
+        if heard:
+            self.alive(heard)
+        return reads

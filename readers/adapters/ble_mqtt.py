@@ -22,6 +22,11 @@ known gateway (garbled payloads) are counted under `source` (the adapter's code,
 Records that are valid but not tag sightings (Ingics heartbeats, ESPresense room status) are dropped as
 `unknown_format`. Every well-formed advertisement is kept as a sighting, beacon or not: the tag registry
 downstream decides which MACs are ours.
+
+A gateway that hears no tag still shows it is up: a Minew gateway uploads its own record alone at every
+upload interval, an ESPresense node publishes its telemetry every 15 s. Those parsers take an optional
+`heard` set and add the reader id of each such gateway to it (no read, no drop); their adapters pass it
+to `self.alive`, so reader health counts the gateway online.
 """
 
 from __future__ import annotations
@@ -289,7 +294,8 @@ class BleMqttAdapter(ReaderAdapter):
         self.backoff = Backoff()
         username = str(options["mqtt_username"]) if options.get("mqtt_username") else None
         self.subscriber = MqttSubscriber(
-            host=self.host, port=self.port, topic=self.topic, qos=int(options.get("qos", 0)),
+            host=self.host, port=self.port, topic=self.topic, extra_topics=self.extra_topics(),
+            qos=int(options.get("qos", 0)),
             client_name=settings.code, source=settings.code, drops=self.drops, backoff=self.backoff,
             username=username, password=str(options.get("mqtt_password", "")) if username else None,
             window_s=self.window_s, max_batch_messages=self.max_batch_messages,
@@ -301,10 +307,19 @@ class BleMqttAdapter(ReaderAdapter):
             if reads:
                 yield reads
 
+    def extra_topics(self) -> tuple[str, ...]:
+        """Topic filters subscribed to beside `topic` (ESPresense: its nodes' telemetry)."""
+        return ()
+
     def parse_batch(self, messages: list[Message], *, now: datetime) -> list[TagRead]:
         """One window of (topic, payload) messages -> their reads, each through `parse`. A format with a
-        faster way to take many messages at once overrides this (and keeps `parse`'s results and drops)."""
-        parse, source, gateways, drops = type(self).parse, self.settings.code, self.gateways, self.drops
+        faster way to take many messages at once, or whose gateways show they are up without a sighting,
+        overrides this (and keeps `parse`'s results and drops)."""
+        return self.parse_each(messages, type(self).parse, now=now)
+
+    def parse_each(self, messages: list[Message], parse: BleParser, *, now: datetime) -> list[TagRead]:
+        """`parse` on each message; a topic that is not UTF-8 is dropped as garbled."""
+        source, gateways, drops = self.settings.code, self.gateways, self.drops
         reads: list[TagRead] = []
         for topic, payload in messages:
             try:

@@ -3,8 +3,8 @@
 paho-mqtt costs ~27 µs of Python per message (four recv() calls, a message object, callback dispatch and
 topic matching for each); this client reads the socket in large chunks every few milliseconds and splits
 every PUBLISH out of a chunk in one loop (`mqtt_wire.PacketReader`), ~1 µs a message. It does only what a
-subscriber needs: CONNECT, one SUBSCRIBE, PUBACK for QoS 1, PINGREQ keepalive, a clean DISCONNECT, and a
-new connection (clean session, fresh client id) with backoff whenever one is lost.
+subscriber needs: CONNECT, one SUBSCRIBE (of one topic filter, or a few), PUBACK for QoS 1, PINGREQ keepalive,
+a clean DISCONNECT, and a new connection (clean session, fresh client id) with backoff whenever one is lost.
 
 The socket is read on a thread of its own, so parsing a batch and handing it on (the supervisor's sink
 runs between batches) never leave it unread: Mosquitto keeps at most 1,000 QoS 0 messages for a
@@ -20,7 +20,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from readers.adapters.backoff import Backoff
 from readers.adapters.base import ReaderError
@@ -89,7 +89,8 @@ class _Inbox:
 
 
 class MqttSubscriber:
-    """Subscribes to one topic filter and yields what arrives, one list of (topic, payload) per window.
+    """Subscribes to a topic filter (and `extra_topics`) and yields what arrives, one list of (topic, payload)
+    per window.
 
     batches(stopping) reads on a thread of its own: it connects, subscribes, and after a lost connection
     waits `backoff` and connects again. The caller gets a batch `window_s` after the first message of it
@@ -99,7 +100,8 @@ class MqttSubscriber:
     """
 
     def __init__(
-        self, *, host: str, port: int, topic: str, qos: int = 0, client_name: str, source: str,
+        self, *, host: str, port: int, topic: str, extra_topics: Sequence[str] = (), qos: int = 0,
+        client_name: str, source: str,
         drops: DropCounter, backoff: Backoff, username: str | None = None, password: str | None = None,
         keepalive_s: int = 30, timeout_s: float = 1.0, window_s: float = 0.05, max_batch_messages: int = 2000,
         max_packet_bytes: int = MAX_PACKET_BYTES,
@@ -107,6 +109,7 @@ class MqttSubscriber:
         if qos not in (0, 1):
             raise ReaderError(f"{source}: MQTT QoS {qos}: this subscriber takes 0 or 1", permanent=True)
         self.host, self.port, self.topic, self.qos = host, port, topic, qos
+        self.topics = [topic, *(t for t in extra_topics if t != topic)]
         self.client_name, self.source, self.drops, self.backoff = client_name, source, drops, backoff
         self.username, self.password = username, password
         self.keepalive_s, self.timeout_s = keepalive_s, timeout_s
@@ -171,12 +174,14 @@ class MqttSubscriber:
             if code in _REFUSED_FOR_GOOD:
                 raise ReaderError(f"{self.source}: broker {self.host}:{self.port} refused: {refusal}", permanent=True)
             raise ConnectionLost(f"broker refused the connection: {refusal}")
-        self._send(encode_subscribe(1, [(self.topic, self.qos)]))
+        self._send(encode_subscribe(1, [(topic, self.qos) for topic in self.topics]))
         packet_id, granted = decode_suback(self._await(SUBACK, deadline))
-        if packet_id != 1 or granted[0] == SUBACK_FAILURE:
-            raise ReaderError(f"{self.source}: broker refused the subscription to {self.topic!r}", permanent=True)
+        refused = [topic for topic, code in zip(self.topics, granted, strict=False) if code == SUBACK_FAILURE]
+        if packet_id != 1 or len(granted) != len(self.topics) or refused:
+            names = ", ".join(repr(topic) for topic in refused or self.topics)
+            raise ReaderError(f"{self.source}: broker refused the subscription to {names}", permanent=True)
         self.backoff.reset()
-        logger.info("%s: subscribed to %s on %s:%s", self.source, self.topic, self.host, self.port)
+        logger.info("%s: subscribed to %s on %s:%s", self.source, ", ".join(self.topics), self.host, self.port)
 
     def _await(self, kind: int, deadline: float) -> bytes:
         """The body of the next `kind` packet; messages that come first are held for the first batch."""

@@ -5,6 +5,10 @@ Raw-advertisement formats (Ingics, April Brother, Minew `rawData`, OMG `manufact
 iBeacon frame when the sighting has iBeacon ids, else a Minew info frame (which carries battery %). A band
 tag (`bands`, readers/emulators/band.py) advertises its status frame instead (docs/tags.md), in every format
 that carries raw advertising data; a shielded band is not heard at all.
+
+Like real ones, gateways that hear no tag still show they are up: a Minew gateway uploads at every interval,
+its own record alone when it heard nothing; an ESPresense node publishes its telemetry every
+TELEMETRY_EVERY_S, tags or not. The other formats stay quiet when they hear nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 Message = tuple[str, bytes]  # (topic, payload)
 Frames = Mapping[str, bytes]  # tag MAC -> the raw advertisement a band tag sends instead of the usual one
+UPLOADS_WHEN_IDLE = frozenset({"ble_minew"})  # upload every interval even with no tag heard (own record only)
+TELEMETRY_EVERY_S = 15.0  # an ESPresense node's telemetry period (its firmware: at most every 15 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +181,29 @@ ENCODERS: dict[str, Callable[[GatewaySpec, Sequence[BleSighting], float, Frames]
 def gateway_messages(
     gateways: Sequence[GatewaySpec], sightings: Sequence[BleSighting], t_s: float, frames: Frames | None = None
 ) -> list[Message]:
-    """What every gateway publishes for these sightings at `t_s` (pure; gateways that see nothing stay quiet).
+    """What every gateway publishes for these sightings at `t_s` (pure). A gateway that sees nothing uploads
+    its own record alone if its format does (Minew, UPLOADS_WHEN_IDLE), else stays quiet.
     frames: the raw advertisements of band tags (`band_frames`), sent instead of their usual frame."""
     out: list[Message] = []
     for spec in gateways:
         mine = [s for s in sightings if s.gateway_code == spec.code]
-        if mine:
+        if mine or spec.protocol in UPLOADS_WHEN_IDLE:
             out += ENCODERS[spec.protocol](spec, mine, t_s, frames or {})
     return out
+
+
+def _espresense_telemetry(spec: GatewaySpec, uptime_s: float) -> Message:
+    """`<prefix>/rooms/<room>/telemetry` beside `<prefix>/devices`; its counters (adverts, seen, reported) are
+    left out, as the firmware leaves them out when they are 0."""
+    prefix = (spec.topic or "espresense/devices").removesuffix("/devices")
+    body = {"ip": "127.0.0.1", "uptime": int(uptime_s), "firm": "esp32", "rssi": -55, "ver": "v3.3.2",
+            "freeHeap": 112_000, "maxHeap": 65_524, "scanStack": 1_340, "loopStack": 5_012, "bleStack": 1_788}
+    return f"{prefix}/rooms/{spec.gateway_id}/telemetry", json.dumps(body).encode()
+
+
+def gateway_telemetry(gateways: Sequence[GatewaySpec], *, uptime_s: float) -> list[Message]:
+    """The telemetry of every gateway whose format has one (ESPresense), `uptime_s` after it started (pure)."""
+    return [_espresense_telemetry(spec, uptime_s) for spec in gateways if spec.protocol == "ble_espresense"]
 
 
 def band_sightings(
@@ -198,7 +219,8 @@ def band_sightings(
 
 
 class BleGatewayEmulator:
-    """Publishes `gateway_messages(gateways, source(time.time()), ...)` every `interval_s` until stop()."""
+    """Publishes `gateway_messages(gateways, source(time.time()), ...)` every `interval_s` (the gateways' upload
+    interval) and `gateway_telemetry` every `telemetry_s` from the start, until stop()."""
 
     def __init__(
         self,
@@ -208,12 +230,13 @@ class BleGatewayEmulator:
         host: str = "127.0.0.1",
         port: int = 1883,
         interval_s: float = 1.0,
+        telemetry_s: float = TELEMETRY_EVERY_S,
         bands: BandBook | None = None,
     ) -> None:
         unknown = sorted({g.protocol for g in gateways} - ENCODERS.keys())
         if unknown:
             raise ValueError(f"no emulator for {unknown}; known: {sorted(ENCODERS)}")
-        self.gateways, self.source, self.interval_s = list(gateways), source, interval_s
+        self.gateways, self.source, self.interval_s, self.telemetry_s = list(gateways), source, interval_s, telemetry_s
         self.host, self.port, self.bands = host, port, bands
         self.published = 0
         self._stopping = threading.Event()
@@ -238,10 +261,15 @@ class BleGatewayEmulator:
         self._client.loop_stop()
 
     def _run(self) -> None:
+        started_s = telemetry_due_s = time.time()
         while not self._stopping.is_set():
             t_s = time.time()
             sightings, frames = band_sightings(self.bands, self.source(t_s), t_s)
-            for topic, payload in gateway_messages(self.gateways, sightings, t_s, frames):
+            messages = gateway_messages(self.gateways, sightings, t_s, frames)
+            if t_s >= telemetry_due_s:
+                messages += gateway_telemetry(self.gateways, uptime_s=t_s - started_s)
+                telemetry_due_s = t_s + self.telemetry_s
+            for topic, payload in messages:
                 self._client.publish(topic, payload)
                 self.published += 1
             self._stopping.wait(self.interval_s)

@@ -53,6 +53,15 @@ def build_world(documents: list[dict[str, Any]], tags: list[ScenarioTag], *, see
     return Scenario(graphs, tags, seed=seed, start_s=time.time()), RadioWorld(graphs, receivers, seed=seed)
 
 
+def gateway_specs(documents: list[dict[str, Any]]) -> list[GatewaySpec]:
+    """Every enabled BLE gateway of the floors, as its emulator publishes: in its format, named by the identifier
+    its payloads carry (hardware_id), on its topic (ESPresense and OpenMQTTGateway: their vendor's default)."""
+    return [GatewaySpec(p["code"], p["protocol"], p.get("hardware_id") or p["code"],
+                        "" if p["protocol"] in _DEFAULT_TOPIC_PROTOCOLS else p.get("topic", ""))
+            for doc in documents for p in (f["properties"] for f in doc["features"])
+            if p["feature"] == "reader" and p["kind"] == "ble_gateway" and p.get("enabled", True)]
+
+
 def start_emulators(
     documents: list[dict[str, Any]], tags: list[ScenarioTag], *, seed: int, mqtt_host: str, mqtt_port: int,
     handhelds: frozenset[str] = frozenset(),
@@ -82,9 +91,7 @@ def start_emulators(
         emulator = LlrpReaderEmulator(source, host=host or "127.0.0.1", port=int(port), antennas=max(ports))
         emulator.start()
         hospital.emulators.append(emulator)
-    gateways = [GatewaySpec(p["code"], p["protocol"], p.get("hardware_id") or p["code"],
-                            "" if p["protocol"] in _DEFAULT_TOPIC_PROTOCOLS else p.get("topic", ""))
-                for p in readers if p["kind"] == "ble_gateway"]
+    gateways = gateway_specs(documents)
     if gateways:
         ble = BleGatewayEmulator(gateways, lambda t_s: radio.ble(scenario.positions(t_s), t_s),
                                  host=mqtt_host, port=mqtt_port, interval_s=1.0, bands=bands)

@@ -17,7 +17,7 @@ from shapely.ops import unary_union
 
 from floorplans.demo.layout import demo_floors
 from floorplans.drawing.mapping import metres_to_px
-from readers.emulators.radio import BLE_PATH_LOSS_EXPONENT, BLE_TX_1M_DBM
+from floorplans.demo.devices import BLE_CALIBRATION
 
 Doc = dict[str, Any]
 Props = dict[str, Any]
@@ -308,9 +308,8 @@ def test_it_uses_both_ble_gateway_formats_with_their_topics(floors: dict[str, Do
         # the identifier the gateway's payloads carry: its room (ESPresense) or its MAC (Minew)
         mac = re.fullmatch(r"AC233FC0[0-9A-F]{4}", props["hardware_id"])
         assert props["hardware_id"] == room if espresense else mac
-        # the emulated radio's own law: the demo is calibrated as a site survey would calibrate it
-        assert props["calibration"] == {"rssi_at_1m_dbm": BLE_TX_1M_DBM, "path_loss_exponent": BLE_PATH_LOSS_EXPONENT,
-                                        "rssi_offset_db": 0.0}
+        # what a survey of the emulated building finds, walls included (tests/readers/test_demo_ble_survey.py)
+        assert props["calibration"] == BLE_CALIBRATION
         assert props["height_m"] == 2.7
 
 
