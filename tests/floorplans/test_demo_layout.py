@@ -15,9 +15,9 @@ import pytest
 from shapely.geometry import LinearRing, Point, Polygon, box, shape
 from shapely.ops import unary_union
 
+from floorplans.demo.devices import BLE_CALIBRATION
 from floorplans.demo.layout import demo_floors
 from floorplans.drawing.mapping import metres_to_px
-from floorplans.demo.devices import BLE_CALIBRATION
 
 Doc = dict[str, Any]
 Props = dict[str, Any]
