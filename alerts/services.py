@@ -1,12 +1,15 @@
-"""Every write to alerts: raise (deduplicated by key), clear, acknowledge, resolve, cancel, escalate.
+"""Every write to alerts: raise (deduplicated by key), move, clear, acknowledge, resolve, cancel, escalate.
 
 Each service is atomic, locks the alert row, records a timeline event, queues webhook deliveries in the
-same transaction and broadcasts to the audiences after commit.
+same transaction and broadcasts to the audiences after commit. A move is the exception: it only updates
+the place and tells the screens (it is not news for the timeline or a pager).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 __all__ = [
-    "alert_acknowledge", "alert_cancel", "alert_condition_clear", "alert_raise", "alert_resolve",
+    "alert_acknowledge", "alert_cancel", "alert_condition_clear", "alert_move", "alert_raise", "alert_resolve",
     "alerts_escalate_due", "webhooks_deliver_due",
 ]
 
@@ -34,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 TRANSITIONS = Alert.TRANSITIONS
 Action = AlertEvent.Action
+MOVED = "moved"  # a websocket action only: a move writes no timeline event, so it is no AlertEvent.Action
+PLACE_FIELDS = ("floor_id", "zone_id", "ward_id", "x_m", "y_m")  # where an alert is (alert_raise's place)
 
 
 def repeat_log_every_s() -> float:
@@ -138,6 +143,48 @@ def _repeat(alert: Alert, *, severity: int, now: datetime, place: dict[str, Any]
 
 def _repeat_not_logged_since(alert: Alert, since: datetime) -> bool:
     return not alert.timeline.filter(action__in=[Action.REPEATED, Action.RAISED], at__gt=since).exists()
+
+
+@transaction.atomic
+def alert_move(*, alert_id: int, place: dict[str, Any], data: dict[str, Any] | None = None,
+               at: datetime) -> Alert | None:
+    """The subject of an open alert moved (an infant carried along): the alert's place follows it.
+
+    The keys of `place` (any of PLACE_FIELDS) replace the alert's, a None included (zone_id None: in no
+    zone now); keys not given stay. With no floor given, a zone or ward given places the alert on its
+    floor, as alert_raise does. `data` is merged into the alert's. Occurrences, severity and the
+    condition stay as they are; nothing goes on the timeline or to webhooks; the screens hear action
+    "moved", without sound. A resolved or cancelled alert is left alone: None.
+    """
+    _place_check(place)
+    alert = Alert.objects.select_for_update().get(pk=alert_id)
+    if not alert.is_open:
+        return None
+    moved = {name: place.get(name, getattr(alert, name)) for name in PLACE_FIELDS}
+    if place.get("floor_id") is None and ("zone_id" in place or "ward_id" in place):
+        moved["floor_id"] = _place_floor(None, moved["zone_id"], moved["ward_id"])
+    for name, value in moved.items():
+        setattr(alert, name, value)
+    alert.data = {**alert.data, **(data or {})}
+    alert.updated_at = at
+    alert.save(update_fields=["floor", "zone", "ward", "x_m", "y_m", "data", "updated_at"])
+    announce(alert, action=MOVED, sound=False)
+    return alert
+
+
+def _place_check(place: dict[str, Any]) -> None:
+    unknown = sorted(set(place) - set(PLACE_FIELDS))
+    if unknown:
+        raise ValueError(f"place keys {unknown} are not among {list(PLACE_FIELDS)}")
+    for name in ("x_m", "y_m"):
+        value = place.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                  or not math.isfinite(value)):
+            raise ValueError(f"place {name}={value!r}: need a finite number of metres or None")
+    for name in ("floor_id", "zone_id", "ward_id"):
+        value = place.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise ValueError(f"place {name}={value!r}: need a primary key (int) or None")
 
 
 @transaction.atomic

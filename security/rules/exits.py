@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alerts.models import Alert
-from alerts.services import alert_raise
+from alerts.services import alert_move
 from security.codepink import code_pink_note, code_pink_start
 from security.doors.services import elevator_controllers
 from security.geometry import ExitDoor, ExitLevel, FloorGeometry
@@ -34,7 +34,7 @@ from security.rules.state import (
     supervision_s,
 )
 from security.selectors import armed_infants, armed_mothers
-from security.services import ESCORT_SUSPENDS
+from security.services import CODE_PINK, ESCORT_SUSPENDS
 from tracking.pipeline.events import FixesLocated
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def _ward_rule(infant: ArmedInfant, watch: InfantWatch, in_ward: bool, fix: Fix)
 
 def _follow(infant: ArmedInfant, watch: InfantWatch, fix: Fix, geometry: FloorGeometry) -> None:
     """During a Code Pink: the timeline's "seen" lines. The infant's open location alerts (and the Code Pink's
-    alert, if it names the infant) move with it, every PLACE_EVERY_S."""
+    alert, if it names the infant) move with it, every PLACE_EVERY_S: a move, not a new occurrence."""
     pink = STATE.code_pink_for(infant, fix.floor_id, geometry.building_id)
     if pink is not None and fix.at_s - watch.seen_note_s >= SEEN_EVERY_S:
         watch.seen_note_s = fix.at_s
@@ -206,14 +206,12 @@ def _follow(infant: ArmedInfant, watch: InfantWatch, fix: Fix, geometry: FloorGe
         return
     watch.place_s = fix.at_s
     seen = {**fix.place(), "seen_at": fix.at.isoformat()}
-    for kind in sorted(watch.raised.intersection(FOLLOWED)):
-        args = watch.args[kind]
-        if Alert.objects.filter(key=args["key"], state__in=Alert.OPEN_STATES).exists():  # not if dealt with
-            alert_raise(**{**args, "at": fix.at, **fix.place(), "data": {**args["data"], **seen}})
+    data_by_key = {watch.args[kind]["key"]: seen for kind in watch.raised.intersection(FOLLOWED)}
     if pink is not None and pink[1]:
-        alert = Alert.objects.filter(key=f"security.code_pink:{pink[0]}", state__in=Alert.OPEN_STATES).first()
-        if alert is not None:
-            alert_raise(kind=alert.kind, severity=alert.severity, key=alert.key, title=alert.title,
-                        message=alert.message, subject_type=alert.subject_type, subject_id=alert.subject_id,
-                        subject_label=alert.subject_label, audience=alert.audience, ward_id=alert.ward_id,
-                        **fix.place(), data={"infant_seen": seen}, at=fix.at)
+        data_by_key[f"{CODE_PINK}:{pink[0]}"] = {"infant_seen": seen}
+    if not data_by_key:
+        return
+    # only open alerts move (one dealt with stays where it was closed); locked in pk order
+    open_alerts = Alert.objects.filter(key__in=data_by_key, state__in=Alert.OPEN_STATES).order_by("pk")
+    for alert_key, alert_id in open_alerts.values_list("key", "pk"):
+        alert_move(alert_id=alert_id, place=fix.place(), data=data_by_key[alert_key], at=fix.at)

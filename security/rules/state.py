@@ -186,7 +186,7 @@ def infant_raise(kind: str, severity: int, infant: ArmedInfant, *, title: str, m
     alert_raise(**args, at=at)
     watch = STATE.watch(infant.infant_id)
     watch.raised.add(kind)
-    watch.args[kind] = args  # to raise again with a new place
+    watch.args[kind] = args  # its key: the alert that _follow moves with the infant
     watch.place_s = at.timestamp()
 
 

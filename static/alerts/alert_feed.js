@@ -65,7 +65,8 @@ function socketUrl() {
  * Open the live alert stream.
  *   onSnapshot(alerts)        the user's open alerts, on every (re)connect
  *   onAlert(alert, message)   an alert changed: message.action is raised|repeated|severity_raised|escalated|
- *                             acknowledged|resolved|cancelled|condition_cleared
+ *                             acknowledged|resolved|cancelled|condition_cleared|moved ("moved": only its place
+ *                             changed, following its subject; never a sound, no new occurrence)
  *   onReminder(alert, message) an unacknowledged alert's audible reminder
  *   onStatus(state)           "open" | "closed" | "refused"
  * Returns { close(), resync(), enableSound, disableSound }.

@@ -112,20 +112,30 @@ async function load() {
 async function select(id) {
   selectedId = id;
   render();
-  const alert = await api(`/api/alerts/${id}/`);
+  const alert = newest(alerts.get(id), await api(`/api/alerts/${id}/`));
   alerts.set(alert.id, alert);
   showDetail(alert);
+}
+
+/** A slow answer must not undo a live change that overtook it (a "moved"): it adds its timeline only. */
+function newest(known, answer) {
+  if (!known || !(Date.parse(answer.updated_at) < Date.parse(known.updated_at))) return answer;
+  return { ...answer, ...known, timeline: answer.timeline };
+}
+
+function facts(alert) {
+  const parts = [alert.severity_label, alert.kind, where(alert), `raised ${when(alert.raised_at)}`, `to ${alert.audiences.join(", ")}`];
+  if (alert.acknowledged_by) parts.push(`acknowledged by ${alert.acknowledged_by}`);
+  if (alert.resolved_by) parts.push(`${alert.state} by ${alert.resolved_by}`);
+  if (!alert.condition_active) parts.push(`condition cleared ${when(alert.condition_cleared_at)}`);
+  return parts.filter(Boolean).join(" · ");
 }
 
 function showDetail(alert) {
   detail.hidden = false;
   detail.dataset.id = alert.id;
   document.getElementById("detail-title").textContent = alert.title;
-  const facts = [alert.severity_label, alert.kind, where(alert), `raised ${when(alert.raised_at)}`, `to ${alert.audiences.join(", ")}`];
-  if (alert.acknowledged_by) facts.push(`acknowledged by ${alert.acknowledged_by}`);
-  if (alert.resolved_by) facts.push(`${alert.state} by ${alert.resolved_by}`);
-  if (!alert.condition_active) facts.push(`condition cleared ${when(alert.condition_cleared_at)}`);
-  document.getElementById("detail-facts").textContent = facts.filter(Boolean).join(" · ");
+  document.getElementById("detail-facts").textContent = facts(alert);
   document.getElementById("detail-message").textContent = alert.message;
   document.getElementById("detail-error").textContent = "";
   const allowed = canChange ? (ALLOWED[alert.state] || []) : [];
@@ -188,8 +198,13 @@ connectAlerts({
   onAlert(alert, message) {
     alerts.set(alert.id, { ...(alerts.get(alert.id) || {}), ...alert });
     render(message.action === "raised" || message.action === "escalated" ? alert.id : null);
+    const shown = detail.dataset.id === String(alert.id) && !detail.hidden;
+    if (message.action === "moved") { // only its place changed: no banner, no reload (the timeline is as it was)
+      if (shown) document.getElementById("detail-facts").textContent = facts(alert);
+      return;
+    }
     if (message.sound) showBanner(alert, message.action === "escalated" ? "Escalated" : "New alert");
-    if (detail.dataset.id === String(alert.id) && !detail.hidden) select(alert.id);
+    if (shown) select(alert.id);
     updateSoundButton();
   },
   onReminder(alert) {

@@ -33,10 +33,13 @@ export class AlarmList {
     this.render();
   }
 
-  /** One alert changed: merged into the list; returns the merged alert (null for another kind). */
+  /** One alert changed: merged into the list; returns the merged alert (null for another kind). An answer
+   *  older than what the list holds (a slow GET overtaken by a live "moved") adds its timeline only. */
   upsert(alert) {
     if (!isSecurity(alert)) return null;
-    const merged = { ...(this.alarms.get(alert.id) || {}), ...alert };
+    const known = this.alarms.get(alert.id);
+    const stale = known && Date.parse(alert.updated_at) < Date.parse(known.updated_at);
+    const merged = stale ? { ...alert, ...known, timeline: alert.timeline ?? known.timeline } : { ...known, ...alert };
     if (OPEN.has(merged.state) || this.selected?.id === merged.id) this.alarms.set(merged.id, merged);
     else this.alarms.delete(merged.id);
     if (this.selected?.id === merged.id) this.selected = merged;

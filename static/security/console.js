@@ -132,10 +132,11 @@ async function select(alert) {
     }
   }
   if (focus.alert?.id !== alert.id) return;
+  const latest = focus.alert; // it may have moved while the infant was fetched
   const place = focus.infant?.place;
-  const floorId = alert.floor ?? place?.floor ?? floor?.id;
+  const floorId = latest.floor ?? place?.floor ?? floor?.id;
   if (floorId && floorId !== floor?.id && !(await showFloor(floorId))) return;
-  centre(alert, place);
+  centre(latest, place);
   if (focus.tag) loadTrail(focus.tag);
 }
 
@@ -183,10 +184,28 @@ function extendTrail(fix) {
 
 // ---- alarms live ----
 
+/** The selected alarm moved with its infant: the map follows it (to the alarm's floor if it changed floor). */
+async function follow(alert) {
+  if (alert.floor && alert.floor !== floor?.id) {
+    if (!(await showFloor(alert.floor)) || focus.alert?.id !== alert.id) return;
+    if (focus.tag) loadTrail(focus.tag);
+  }
+  floorMap.clearPulses();
+  centre(alert, null);
+}
+
 function alarmsChanged(alert, message) {
   const merged = alarms.upsert(alert);
   if (!merged) return;
   alarms.render(message.action === "raised" || message.action === "escalated" ? merged.id : null);
+  if (message.action === "moved") { // only the place changed: no sound, no count, no reload of the timeline
+    if (focus.alert?.id === merged.id) {
+      focus.alert = merged;
+      detail.showFacts(merged);
+      follow(merged);
+    }
+    return;
+  }
   $(".sc-count").textContent = `${alarms.openCount} open`;
   if (focus.alert?.id === merged.id) refreshDetail(merged);
   if (merged.kind === "security.code_pink" || merged.kind === "security.door_forced") codePink.refresh();

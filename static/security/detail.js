@@ -23,11 +23,7 @@ export class AlarmDetail {
     this.section.dataset.id = String(alert.id);
     this.section.dataset.state = alert.state;
     this.$(".sc-detail-title").textContent = alert.title;
-    const facts = [alert.severity_label, where(alert), `raised ${clockTime(alert.raised_at)}`];
-    if (alert.acknowledged_by) facts.push(`acknowledged by ${alert.acknowledged_by}`);
-    if (alert.resolved_by) facts.push(`${alert.state} by ${alert.resolved_by}`);
-    if (!alert.condition_active) facts.push("condition cleared");
-    this.$(".sc-detail-facts").textContent = facts.filter(Boolean).join(" · ");
+    this.showFacts(alert);
     this.$(".sc-detail-message").textContent = alert.message || "";
     const incident = alert.data?.code_pink_id;
     this.$(".sc-detail-links").replaceChildren(
@@ -45,6 +41,16 @@ export class AlarmDetail {
       if (event.note) item.append(el("br"), el("em", {}, event.note));
       return item;
     }));
+  }
+
+  /** The one line of what and where (alone after a "moved": the rest of the alarm is as it was). */
+  showFacts(alert) {
+    this.alert = alert;
+    const facts = [alert.severity_label, where(alert), `raised ${clockTime(alert.raised_at)}`];
+    if (alert.acknowledged_by) facts.push(`acknowledged by ${alert.acknowledged_by}`);
+    if (alert.resolved_by) facts.push(`${alert.state} by ${alert.resolved_by}`);
+    if (!alert.condition_active) facts.push("condition cleared");
+    this.$(".sc-detail-facts").textContent = facts.filter(Boolean).join(" · ");
   }
 
   /** The infant the alarm is about (a row of /api/security/infants/<id>/), or null. */
