@@ -9,7 +9,8 @@ but a zone change also writes the (floor, zone) index, and those dead rows stay 
 autovacuum is off (as on some managed or tuned servers, and on the development machine this was measured
 on) the table grew by 0.3 MB a minute at 5,000 tags (bench-e2e's minute log), so the floor snapshots' scan
 would slow down over days. run_rtls therefore vacuums it itself every few minutes: a few milliseconds on a
-table of thousands of rows, and it takes no lock that blocks the pipeline's upserts.
+table of thousands of rows, and it takes no lock that blocks the pipeline's upserts (nor the brief exclusive
+one that truncating the table's empty tail would take: TRUNCATE false).
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ ON CONFLICT (tag_id) DO NOTHING
 
 
 def current_locations_vacuum() -> None:
-    """VACUUM (ANALYZE) the current-location table. Must run outside a transaction (VACUUM cannot)."""
+    """VACUUM (ANALYZE, TRUNCATE false) the current-location table. Must run outside a transaction."""
     if connection.in_atomic_block:
         raise RuntimeError("current_locations_vacuum must run outside a transaction")
     with connection.cursor() as cur:
-        cur.execute("VACUUM (ANALYZE) tracking_currentlocation")
+        # TRUNCATE false: never take the exclusive lock that giving back the table's empty tail needs (it would
+        # stop the pipeline's upserts for a moment, and the tail fills again within seconds anyway)
+        cur.execute("VACUUM (ANALYZE, TRUNCATE false) tracking_currentlocation")
 
 
 @transaction.atomic
