@@ -1,4 +1,5 @@
-"""daphne (HTTP and websockets, the project's ASGI app) in a child process, on the tests' database."""
+"""daphne (HTTP and websockets, the project's ASGI app) in a child process, on the tests' database; and
+`in_a_thread`, for calling services from a test that drives the browser."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
+
+from django.db import connections
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,3 +59,19 @@ class Daphne:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+T = TypeVar("T")
+
+
+def in_a_thread(work: Callable[[], T]) -> T:
+    """Run `work` in another thread: Playwright's loop runs in this one, and the services' broadcasts after
+    commit (async_to_sync to the channel layer) refuse a thread with a running loop."""
+    def run() -> T:
+        try:
+            return work()
+        finally:
+            connections.close_all()  # its own connection: closed, so the test database can be dropped
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()

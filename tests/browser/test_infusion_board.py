@@ -8,16 +8,12 @@ is refused with the server's reason, and a running bag is paused from its panel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -28,14 +24,13 @@ from infusion.bags import Place, alert_key, bag_dispense, bag_location_changed, 
 from infusion.models import InfusionBag
 from infusion.services import patient_admit
 from tests.browser.conftest import logged_in
-from tests.browser.server import Daphne
+from tests.browser.server import Daphne, in_a_thread
 from tests.tracking.whereabouts import zone
 from tracking.models import CurrentLocation, Method, Tag
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TABLET = {"width": 1180, "height": 820}  # a 10-11" ward tablet, landscape
-T = TypeVar("T")
 JANE_BAG, ED_BAG = "E28011700000J001", "E28011700000E002"
 
 
@@ -48,17 +43,6 @@ class Ward:
     ed_bag: InfusionBag
 
 
-def in_a_thread(work: Callable[[], T]) -> T:
-    """Run `work` in another thread: Playwright's loop runs in this one, and the services' broadcasts after
-    commit (async_to_sync to the channel layer) refuse a thread with a running loop."""
-    def run() -> T:
-        try:
-            return work()
-        finally:
-            connections.close_all()  # its own connection: closed, so the test database can be dropped
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _bag(tag_id: str, mrn: str, drug: str, concentration: str, volume_ml: float, rate_ml_h: float, *,

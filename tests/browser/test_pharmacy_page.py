@@ -13,15 +13,11 @@ docs/screenshots/), else under pytest's tmp_path.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -31,30 +27,18 @@ from floorplans.models import Floor, Zone
 from infusion.bags import bag_dispense, bag_register
 from infusion.models import BagEvent, InfusionBag
 from infusion.services import patient_admit
-from tests.browser.server import Daphne
+from tests.browser.server import Daphne, in_a_thread
 from tests.tracking.whereabouts import zone
 from tracking.models import CurrentLocation, Method, Tag
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WORKSTATION = {"width": 1440, "height": 900}  # the pharmacy's desktop screen
-T = TypeVar("T")
 NEW_TAG = "E280117000000B01"
 ED_TAG = "E280117000000E02"
 ED_NEXT_TAG = "E280117000000E03"
 
 
-def in_a_thread(work: Callable[[], T]) -> T:
-    """Run `work` in another thread: Playwright's loop runs in this one, and the services' broadcasts after
-    commit (async_to_sync to the channel layer) refuse a thread with a running loop."""
-    def run() -> T:
-        try:
-            return work()
-        finally:
-            connections.close_all()  # its own connection: closed, so the test database can be dropped
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _set_the_pharmacy(floor: Floor) -> User:

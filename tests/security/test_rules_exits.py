@@ -4,8 +4,6 @@ suspending exactly the exit alarms of their infant, and what a window of other t
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,31 +17,17 @@ from alerts.services import alert_resolve
 from floorplans.services import floor_file_check, floor_import
 from security import rules
 from security.models import CodePink, CodePinkEvent, DoorCommand
-from security.selectors import armed_infants, armed_invalidate, armed_mothers
+from security.selectors import armed_infants, armed_mothers
 from security.services import escort_start
-from tests.security.test_rules_helpers import CORRIDOR_W, T0, Maternity, fixes, maternity_setup, open_alert, status
+from tests.security.test_rules_helpers import CORRIDOR_W, T0, Maternity, fixes, open_alert, status
 from tracking.models import Tag
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rules_fresh")]
 
 STAIR_A_FRONT = (9.8, 11.1)  # 0.8 m in front of the west stair door
 STAIR_A_NEAR = (11.5, 11.1)  # 2.5 m: approaching
 STAIRWELL = (7.0, 11.1)  # through the door
 LIFT_FRONT = (38.6, 11.8)  # 0.6 m in front of the lift lobby door
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    rules.reset()
-    armed_invalidate()
-    yield
-    rules.reset()
-    armed_invalidate()
-
-
-@pytest.fixture
-def m() -> Maternity:
-    return maternity_setup(topic_prefix=f"test-h3a-{uuid.uuid4().hex[:8]}/doors")
 
 
 def _at(m: Maternity, tag: str, xy: tuple[float, float], dt_s: float) -> None:

@@ -4,7 +4,6 @@ nothing on the timeline, action "moved" on the screens, no sound."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from unittest import mock
@@ -18,29 +17,14 @@ from alerts.services import alert_acknowledge
 from security import rules
 from security.models import CodePink, CodePinkEvent
 from security.rules.exits import PLACE_EVERY_S
-from security.selectors import armed_invalidate
 from tests.alerts.conftest import Sent
-from tests.security.test_rules_helpers import T0, Maternity, fixes, maternity_setup
+from tests.security.test_rules_helpers import T0, Maternity, fixes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rules_fresh")]
 
 STAIR_A_FRONT = (9.8, 11.1)  # 0.8 m in front of the west stair door
 STAIRWELL = (7.0, 11.1)  # through the door
 OFF_WARD = (2.0, 2.0)  # west of the building, nowhere near an exit
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    rules.reset()
-    armed_invalidate()
-    yield
-    rules.reset()
-    armed_invalidate()
-
-
-@pytest.fixture
-def m() -> Maternity:
-    return maternity_setup(topic_prefix=f"test-h1-{uuid.uuid4().hex[:8]}/doors")
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ mother-infant match checks (her button next to a baby; staying together for a mi
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,34 +13,18 @@ from floorplans.models import Zone
 from readers.reads import TagStatus
 from security import rules
 from security.models import MatchCheck, TagState
-from security.selectors import armed_invalidate
 from tests.security.test_rules_helpers import (
     CORRIDOR_W,
     NURSERY,
     T0,
     Maternity,
     fixes,
-    maternity_setup,
     open_alert,
     status,
 )
 from tracking.models import Tag
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    rules.reset()
-    armed_invalidate()
-    yield
-    rules.reset()
-    armed_invalidate()
-
-
-@pytest.fixture
-def m() -> Maternity:
-    return maternity_setup(topic_prefix=f"test-h3a-{uuid.uuid4().hex[:8]}/doors")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rules_fresh")]
 
 
 def _window(m: Maternity, rows: list[tuple[str, float, float, float]]) -> None:

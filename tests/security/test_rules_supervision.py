@@ -4,7 +4,6 @@ CurrentLocation.seen_at; an escort does not suspend it; the period comes from se
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -25,7 +24,6 @@ from tests.security.test_rules_helpers import (
     T0_S,
     Maternity,
     fixes,
-    maternity_setup,
     open_alert,
 )
 from tracking.models import CurrentLocation, LocationHistory
@@ -43,11 +41,6 @@ def _fresh(settings: Any) -> Iterator[None]:
     rules.reset()
     armed_invalidate()
     history_partitions_forget()  # the test's partitions rolled back with it
-
-
-@pytest.fixture
-def m() -> Maternity:
-    return maternity_setup(topic_prefix=f"test-h3a-{uuid.uuid4().hex[:8]}/doors")
 
 
 def _heard(m: Maternity, tag: str, xy: tuple[float, float], dt_s: float) -> None:
