@@ -25,8 +25,7 @@ from security.doors.protocol import DoorState
 from security.doors.services import door_state_apply
 from security.models import CodePink, DoorCommand, LocationAccess
 from tests.browser.conftest import logged_in
-from tests.browser.server import Daphne
-from tests.browser.test_infusion_board import in_a_thread
+from tests.browser.server import Daphne, in_a_thread
 from tests.security.test_api_helpers import BABY, Nursery, locate, nursery_setup, walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -14,8 +14,7 @@ from playwright.sync_api import Page, expect
 from alerts.services import alert_move
 from security.models import DoorController
 from tests.browser.conftest import _like_the_server, browser, logged_in, page, server, var_dir  # noqa: F401
-from tests.browser.server import Daphne
-from tests.browser.test_infusion_board import in_a_thread
+from tests.browser.server import Daphne, in_a_thread
 from tests.browser.test_security_console import _raise_exit_alarm, nursery  # noqa: F401
 from tests.security.test_api_helpers import Nursery
 from tests.tracking.whereabouts import floor_above
