@@ -7,12 +7,10 @@ discharge, resolve with a resolution), so those fields are read only too.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.db.models import Model
 from django.http import HttpRequest
 
+from hospital_iot.admin_base import ReadOnlyAdmin
 from security.models import (
     CodePink,
     CodePinkEvent,
@@ -25,19 +23,6 @@ from security.models import (
     Mother,
     TagState,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Rows written by the system for the record: nobody adds, edits or deletes them here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(DoorController)
@@ -58,7 +43,7 @@ class DoorControllerAdmin(admin.ModelAdmin[DoorController]):
 
 
 @admin.register(DoorCommand)
-class DoorCommandAdmin(ReadOnlyAdmin):
+class DoorCommandAdmin(ReadOnlyAdmin[DoorCommand]):
     list_display = ["sent_at", "controller", "command", "reason", "requested_by", "code_pink", "acked_at", "error"]
     list_filter = ["command", "controller"]
     search_fields = ["controller__code", "reason"]
@@ -134,14 +119,14 @@ class CodePinkAdmin(admin.ModelAdmin[CodePink]):
 
 
 @admin.register(CodePinkEvent)
-class CodePinkEventAdmin(ReadOnlyAdmin):
+class CodePinkEventAdmin(ReadOnlyAdmin[CodePinkEvent]):
     list_display = ["at", "code_pink", "action", "user", "note"]
     list_filter = ["action"]
     date_hierarchy = "at"
 
 
 @admin.register(MatchCheck)
-class MatchCheckAdmin(ReadOnlyAdmin):
+class MatchCheckAdmin(ReadOnlyAdmin[MatchCheck]):
     list_display = ["at", "infant", "mother", "result", "how", "zone", "distance_m", "user", "alert"]
     list_filter = ["result", "how"]
     search_fields = ["infant__tracked_object__name", "mother__tracked_object__name"]
@@ -149,7 +134,7 @@ class MatchCheckAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LocationAccess)
-class LocationAccessAdmin(ReadOnlyAdmin):
+class LocationAccessAdmin(ReadOnlyAdmin[LocationAccess]):
     list_display = ["at", "username", "infant", "tag_id", "via", "detail", "remote_addr"]
     list_filter = ["via"]
     search_fields = ["username", "tag_id", "infant__tracked_object__name"]

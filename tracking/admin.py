@@ -9,6 +9,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from hospital_iot.admin_base import ReadOnlyAdmin
 from tracking.assets.audit_classify import result_label
 from tracking.models import (
     Asset,
@@ -112,7 +113,7 @@ class AssetAdmin(admin.ModelAdmin[Asset]):
 
 
 @admin.register(AssetStatusChange)
-class AssetStatusChangeAdmin(admin.ModelAdmin[AssetStatusChange]):
+class AssetStatusChangeAdmin(ReadOnlyAdmin[AssetStatusChange]):
     """Every status change of every asset, read only (utilization is computed from these)."""
 
     list_display = ["at", "asset", "from_status", "to_status", "source", "rule", "zone", "user"]
@@ -121,18 +122,9 @@ class AssetStatusChangeAdmin(admin.ModelAdmin[AssetStatusChange]):
     date_hierarchy = "at"
     list_select_related = ["asset", "rule", "zone", "user"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AssetStatusChange | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AssetStatusChange | None = None) -> bool:
-        return False
-
 
 @admin.register(AssetVerification)
-class AssetVerificationAdmin(admin.ModelAdmin[AssetVerification]):
+class AssetVerificationAdmin(ReadOnlyAdmin[AssetVerification]):
     """When each asset was verified in place, and how, read only (written by the audits)."""
 
     list_display = ["at", "asset", "how", "audit", "zone", "user"]
@@ -140,15 +132,6 @@ class AssetVerificationAdmin(admin.ModelAdmin[AssetVerification]):
     search_fields = ["asset__asset_number"]
     date_hierarchy = "at"
     list_select_related = ["asset", "zone", "user"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AssetVerification | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AssetVerification | None = None) -> bool:
-        return False
 
 
 # ---- audits: written by tracking.assets.audits, read here; a running sweep may be cancelled, an audit deleted ----
@@ -226,7 +209,7 @@ class AuditAdmin(admin.ModelAdmin[Audit]):
 
 
 @admin.register(AuditItem)
-class AuditItemAdmin(admin.ModelAdmin[AuditItem]):
+class AuditItemAdmin(ReadOnlyAdmin[AuditItem]):
     """What each audit said about each asset, read only. A handheld sweep's not_seen reads "not reached by the
     sweep": its place and time are then the RTLS's last fix, not a read."""
 
@@ -240,15 +223,6 @@ class AuditItemAdmin(admin.ModelAdmin[AuditItem]):
     @admin.display(description="result", ordering="result")
     def result_text(self, item: AuditItem) -> str:
         return result_label(item.result, sweep=item.audit.kind == Audit.Kind.HANDHELD)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditItem | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditItem | None = None) -> bool:
-        return False
 
 
 # ---- end of the asset registry ----

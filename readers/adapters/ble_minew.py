@@ -54,8 +54,9 @@ def parse_minew(
     source: str = "",
     heard: set[str] | None = None,
 ) -> list[TagRead]:
-    """One Minew publish -> a TagRead per good device record; the reader id of a known gateway goes into
-    `heard` (a gateway-only upload: the gateway is up, though it heard no tag)."""
+    """One Minew publish -> a TagRead per good device record. A known gateway whose upload made no read (its
+    own record alone, or only bad records) goes into `heard`: it is up, though it delivered no sighting; one
+    that made reads is online by them already."""
     try:
         records = _records(load_json(payload))
         devices = [r for r in records if not (isinstance(r, dict) and r.get("type") == "Gateway")]
@@ -64,9 +65,10 @@ def parse_minew(
     except Drop as drop:
         drop.record(drops, source or PROTOCOL)
         return []
-    if heard is not None:
+    reads = collect(devices, lambda r: _read(r, reader_id=reader_id, now=now), drops=drops, reader_id=reader_id)
+    if not reads and heard is not None:
         heard.add(reader_id)
-    return collect(devices, lambda r: _read(r, reader_id=reader_id, now=now), drops=drops, reader_id=reader_id)
+    return reads
 
 
 def _records(message: Any) -> list[Any]:
@@ -117,7 +119,7 @@ class MinewAdapter(BleMqttAdapter):
     parse = staticmethod(parse_minew)
 
     def parse_batch(self, messages: list[Message], *, now: datetime) -> list[TagRead]:
-        """The reads of a window of uploads; every gateway that uploaded, tags or not, is told to `alive`."""
+        """The reads of a window of uploads; the gateways that uploaded but made no read are told to `alive`."""
         heard: set[str] = set()
         reads = self.parse_each(messages, functools.partial(parse_minew, heard=heard), now=now)
         if heard:

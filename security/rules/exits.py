@@ -31,6 +31,7 @@ from security.rules.state import (
     command_door,
     infant_clear,
     infant_raise,
+    key,
     supervision_s,
 )
 from security.selectors import armed_infants, armed_mothers
@@ -206,7 +207,7 @@ def _follow(infant: ArmedInfant, watch: InfantWatch, fix: Fix, geometry: FloorGe
         return
     watch.place_s = fix.at_s
     seen = {**fix.place(), "seen_at": fix.at.isoformat()}
-    data_by_key = {watch.args[kind]["key"]: seen for kind in watch.raised.intersection(FOLLOWED)}
+    data_by_key = {key(kind, infant.infant_id): seen for kind in watch.raised.intersection(FOLLOWED)}
     if pink is not None and pink[1]:
         data_by_key[f"{CODE_PINK}:{pink[0]}"] = {"infant_seen": seen}
     if not data_by_key:

@@ -86,7 +86,6 @@ class InfantWatch:
     level: int = ExitLevel.NONE
     door: str = ""  # the exit door of the current episode
     raised: set[str] = field(default_factory=set)  # kinds raised here and not cleared
-    args: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> the alert_raise arguments
     locked: set[str] = field(default_factory=set)  # controllers commanded in this exit episode
     held: bool = False  # elevators held in this exit episode
     breached: bool = False  # Code Pink started in this exit episode
@@ -178,15 +177,13 @@ def as_shape(geometry: Any) -> Any:
 def infant_raise(kind: str, severity: int, infant: ArmedInfant, *, title: str, message: str, at: datetime,
                  place: dict[str, Any] | None, audience: str = SECURITY, **data: Any) -> None:
     """Raise the infant's condition `kind` (key security.<kind>:<infant pk>), placed where given."""
-    args: dict[str, Any] = {
+    alert_raise(**{
         "kind": kind, "severity": severity, "key": key(kind, infant.infant_id), "title": title, "message": message,
         "subject_type": Alert.Subject.INFANT, "subject_id": str(infant.infant_id), "subject_label": infant.name,
         "audience": audience, "ward_id": infant.ward_id, **(place or {}),
-        "data": {"infant_id": infant.infant_id, "tag_id": infant.tag_id, **(place or {}), **data}}
-    alert_raise(**args, at=at)
+        "data": {"infant_id": infant.infant_id, "tag_id": infant.tag_id, **(place or {}), **data}}, at=at)
     watch = STATE.watch(infant.infant_id)
     watch.raised.add(kind)
-    watch.args[kind] = args  # its key: the alert that _follow moves with the infant
     watch.place_s = at.timestamp()
 
 

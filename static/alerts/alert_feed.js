@@ -62,6 +62,18 @@ function socketUrl() {
 }
 
 /**
+ * What a page knows of an alert, updated by `incoming` (a live message or a REST answer). An answer older than
+ * what is known (a slow GET overtaken by a live "moved") must not undo the newer change: it adds its timeline
+ * only.
+ */
+export function alertMerge(known, incoming) {
+  if (known && Date.parse(incoming.updated_at) < Date.parse(known.updated_at)) {
+    return { ...incoming, ...known, timeline: incoming.timeline ?? known.timeline };
+  }
+  return { ...(known || {}), ...incoming };
+}
+
+/**
  * Open the live alert stream.
  *   onSnapshot(alerts)        the user's open alerts, on every (re)connect
  *   onAlert(alert, message)   an alert changed: message.action is raised|repeated|severity_raised|escalated|

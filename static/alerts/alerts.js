@@ -1,6 +1,6 @@
 // The alert page: a filterable list from /api/alerts/, kept live over ws/alerts/ (alert_feed.js), with
 // acknowledge / resolve / cancel and a note, and each alert's timeline.
-import { connectAlerts, disableSound, enableSound, soundEnabled } from "./alert_feed.js";
+import { alertMerge, connectAlerts, disableSound, enableSound, soundEnabled } from "./alert_feed.js";
 
 const page = document.getElementById("alert-page");
 const rows = document.getElementById("alert-rows");
@@ -112,15 +112,9 @@ async function load() {
 async function select(id) {
   selectedId = id;
   render();
-  const alert = newest(alerts.get(id), await api(`/api/alerts/${id}/`));
+  const alert = alertMerge(alerts.get(id), await api(`/api/alerts/${id}/`));
   alerts.set(alert.id, alert);
   showDetail(alert);
-}
-
-/** A slow answer must not undo a live change that overtook it (a "moved"): it adds its timeline only. */
-function newest(known, answer) {
-  if (!known || !(Date.parse(answer.updated_at) < Date.parse(known.updated_at))) return answer;
-  return { ...answer, ...known, timeline: answer.timeline };
 }
 
 function facts(alert) {

@@ -2,6 +2,7 @@
 // the most severe and newest on top. Fed by ws/alerts/ (alert_feed.js): the snapshot replaces the list, each
 // change updates one alarm; a closed alarm leaves the list unless it is the one selected.
 
+import { alertMerge } from "../alerts/alert_feed.js";
 import { el } from "../floormap/util.js";
 import { clockTime } from "./api.js";
 
@@ -33,13 +34,11 @@ export class AlarmList {
     this.render();
   }
 
-  /** One alert changed: merged into the list; returns the merged alert (null for another kind). An answer
-   *  older than what the list holds (a slow GET overtaken by a live "moved") adds its timeline only. */
+  /** One alert changed: merged into the list (alertMerge: an older answer adds its timeline only); returns the
+   *  merged alert (null for another kind). */
   upsert(alert) {
     if (!isSecurity(alert)) return null;
-    const known = this.alarms.get(alert.id);
-    const stale = known && Date.parse(alert.updated_at) < Date.parse(known.updated_at);
-    const merged = stale ? { ...alert, ...known, timeline: alert.timeline ?? known.timeline } : { ...known, ...alert };
+    const merged = alertMerge(this.alarms.get(alert.id), alert);
     if (OPEN.has(merged.state) || this.selected?.id === merged.id) this.alarms.set(merged.id, merged);
     else this.alarms.delete(merged.id);
     if (this.selected?.id === merged.id) this.selected = merged;
